@@ -1,0 +1,114 @@
+//! The record model that flows from the source to the targets.
+//!
+//! A [`Transaction`] is everything one source transaction changed, grouped in
+//! runs of consecutive changes to the same table ([`TableChanges`]), and the
+//! position it ends at. Plugins see one run at a time as a batch; targets
+//! apply a whole transaction atomically together with its end position.
+
+use std::sync::Arc;
+
+pub use sluice_cell::Value;
+
+use crate::position::{BinlogPosition, Gtid};
+
+/// What happened to a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Op {
+    /// Lower-case name, used as a metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Insert => "insert",
+            Op::Update => "update",
+            Op::Delete => "delete",
+        }
+    }
+}
+
+/// The shape of the rows in a [`TableChanges`]: where they come from, their
+/// columns and primary key, and (after a mapper) where they go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableSchema {
+    pub database: String,
+    pub table: String,
+    /// Column names in row order.
+    pub columns: Vec<String>,
+    /// Indexes into `columns` of the primary key, in key order. Empty when
+    /// the table has none.
+    pub key: Vec<usize>,
+    /// Set by a mapper's `set-target-table`; overrides the pipeline's
+    /// `target_table` template.
+    pub target_table: Option<String>,
+}
+
+/// One row change. `before` is present for updates and deletes, `after` for
+/// inserts and updates; each holds one value per schema column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowChange {
+    pub op: Op,
+    pub before: Option<Vec<Value>>,
+    pub after: Option<Vec<Value>>,
+}
+
+impl RowChange {
+    /// The image a filter judges and a delete goes by: after for inserts and
+    /// updates, before for deletes.
+    pub fn current(&self) -> Option<&Vec<Value>> {
+        match self.op {
+            Op::Delete => self.before.as_ref(),
+            Op::Insert | Op::Update => self.after.as_ref(),
+        }
+    }
+
+    /// Approximate heap bytes, for queue accounting.
+    pub fn approx_bytes(&self) -> usize {
+        fn image(v: &Option<Vec<Value>>) -> usize {
+            v.as_ref().map_or(0, |v| {
+                v.iter()
+                    .map(|c| {
+                        32 + match c {
+                            Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len(),
+                            Value::Bytes(b) => b.len(),
+                            _ => 0,
+                        }
+                    })
+                    .sum()
+            })
+        }
+        64 + image(&self.before) + image(&self.after)
+    }
+}
+
+/// Consecutive changes to one table inside a transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableChanges {
+    pub schema: Arc<TableSchema>,
+    pub rows: Vec<RowChange>,
+}
+
+/// One source transaction: every row change between BEGIN and XID/COMMIT,
+/// and the position right after its last event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transaction {
+    pub changes: Vec<TableChanges>,
+    /// The position after the transaction's last event: resuming here reads
+    /// the next transaction.
+    pub end: BinlogPosition,
+    /// The MariaDB GTID of the transaction, when the server sent one.
+    pub gtid: Option<Gtid>,
+    /// Server timestamp of the transaction's last event (seconds since the
+    /// epoch), for lag.
+    pub timestamp: u32,
+}
+
+impl Transaction {
+    /// Number of row changes.
+    pub fn row_count(&self) -> usize {
+        self.changes.iter().map(|c| c.rows.len()).sum()
+    }
+}

@@ -1,0 +1,225 @@
+//! Wiring: config in, running source, pipelines and metrics out.
+//!
+//! # Where reading starts
+//! Each pipeline reads its checkpoint from its target. A pipeline without
+//! one starts at the configured `start` (resolved once: `current` becomes
+//! the end of the binlog now). The one binlog reader starts at the oldest of
+//! these positions; each pipeline skips what ends at or before its own.
+//! A MariaDB GTID start is used as such only while no pipeline has a
+//! checkpoint; once any has, positions are exact file offsets.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::config::{Config, TargetKind};
+use crate::metrics as m;
+use crate::pipeline::{Chain, Pipeline};
+use crate::plugin::{Instance, Limits, PluginKind, Registry, Runtime};
+use crate::position::StartFrom;
+use crate::shutdown::Shutdown;
+use crate::source::{self, ReadFrom, Server};
+use crate::target::mysql::MysqlTarget;
+
+/// Transactions queued per pipeline before the reader waits.
+const QUEUE: usize = 64;
+
+/// Every plugin the pipelines name, with the kind they use it as.
+pub fn wanted_plugins(config: &Config) -> BTreeMap<String, PluginKind> {
+    let mut wanted = BTreeMap::new();
+    for p in &config.pipelines {
+        for f in &p.filters {
+            wanted.insert(f.clone(), PluginKind::Filter);
+        }
+        for mp in &p.mappers {
+            wanted.insert(mp.clone(), PluginKind::Mapper);
+        }
+    }
+    wanted
+}
+
+/// Load the plugins (off the async runtime: compiling takes tens of ms each).
+pub async fn load_plugins(config: &Config) -> Result<Option<Registry>, Vec<String>> {
+    let wanted = wanted_plugins(config);
+    let Some(dir) = config.plugin_dir() else {
+        return Ok(None);
+    };
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let limits = Limits {
+        memory_bytes: (config.plugins.memory_mib as usize) << 20,
+        deadline: Duration::from_millis(config.plugins.deadline_ms),
+    };
+    let configs = config.plugins.config.clone();
+    tokio::task::spawn_blocking(move || {
+        let runtime = Runtime::new(limits)
+            .map_err(|e| vec![format!("cannot start the plugin runtime: {e:#}")])?;
+        Registry::load(runtime, &dir, &wanted, &configs).map(Some)
+    })
+    .await
+    .map_err(|e| vec![format!("plugin loading panicked: {e}")])?
+}
+
+/// Why the engine stopped on its own.
+#[derive(Debug)]
+pub struct EngineError(pub Vec<String>);
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// Run until `shutdown` fires (`Ok`), the source fails definitely, or every
+/// pipeline has halted (`Err`, with every reason).
+pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> {
+    let fail = |e: String| EngineError(vec![e]);
+    let handle = m::install().map_err(fail)?;
+    let listener = m::bind(config.metrics.listen).await.map_err(fail)?;
+    tracing::info!(url = %format!("http://{}/metrics", listener.local_addr().map_err(|e| fail(e.to_string()))?), "metrics");
+    tokio::spawn(m::serve(listener, handle, shutdown.clone()));
+
+    let registry = load_plugins(&config).await.map_err(EngineError)?;
+
+    // Build the pipelines and read their checkpoints.
+    let mut pipelines = Vec::new();
+    let mut checkpoints = Vec::new();
+    for pc in &config.pipelines {
+        let tc = &config.targets[&pc.target];
+        let target = match tc.kind {
+            TargetKind::Mysql => {
+                MysqlTarget::new(&pc.target, &tc.url).map_err(|e| fail(e.to_string()))?
+            }
+        };
+        let instance = |name: &String| {
+            let reg = registry.as_ref().expect("plugins named, so loaded");
+            Instance::new(reg.runtime.clone(), reg.plugins[name].clone())
+        };
+        let chain = Chain {
+            filters: pc.filters.iter().map(instance).collect(),
+            mappers: pc.mappers.iter().map(instance).collect(),
+        };
+        let mut p = Pipeline::new(pc, chain, target);
+        let cp = p
+            .start()
+            .await
+            .map_err(|e| fail(format!("pipeline `{}`: {e}", pc.name)))?;
+        tracing::info!(pipeline = %pc.name, checkpoint = ?cp.as_ref().map(|c| c.position.to_string()), "pipeline ready");
+        checkpoints.push(cp);
+        pipelines.push(p);
+    }
+
+    // Where the reader starts (module doc).
+    let server = Server::new(&config.source).map_err(|e| fail(e.to_string()))?;
+    let any_checkpoint = checkpoints.iter().any(Option::is_some);
+    let configured = match &config.source.start {
+        StartFrom::Current => Some(
+            server
+                .current_position()
+                .await
+                .map_err(|e| fail(e.to_string()))?,
+        ),
+        StartFrom::Position(p) => Some(p.clone()),
+        StartFrom::Gtid(_) => None,
+    };
+    let from = match (&config.source.start, any_checkpoint) {
+        (StartFrom::Gtid(g), false) => ReadFrom::Gtid(*g),
+        (StartFrom::Gtid(g), true) if checkpoints.iter().any(Option::is_none) => {
+            return Err(fail(format!(
+                "source.start is the GTID {g}, but some pipelines have checkpoints and others not; \
+                 start the new pipelines from a file:pos, or remove the other checkpoints"
+            )));
+        }
+        _ => {
+            let mut starts: Vec<_> = checkpoints
+                .iter()
+                .flatten()
+                .map(|c| c.position.clone())
+                .collect();
+            if checkpoints.iter().any(Option::is_none) {
+                starts.extend(configured.clone());
+            }
+            ReadFrom::Position(starts.into_iter().min().expect("at least one pipeline"))
+        }
+    };
+    if let Some(start) = &configured {
+        for p in &mut pipelines {
+            p.start_after(start.clone());
+        }
+    }
+
+    let mut tasks = JoinSet::new();
+    let mut outputs = Vec::new();
+    for p in pipelines {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        outputs.push(tx);
+        let name = p.name.clone();
+        let sd = shutdown.clone();
+        tasks.spawn(async move { (name, p.run(rx, sd).await) });
+    }
+    let source = tokio::spawn(source::run(
+        config.source.clone(),
+        from,
+        outputs,
+        shutdown.clone(),
+    ));
+
+    let mut halted = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((_, Ok(()))) => {}
+            Ok((name, Err(e))) => {
+                tracing::error!(pipeline = %name, error = %e, "pipeline halted");
+                halted.push(format!("pipeline `{name}` halted: {e}"));
+            }
+            Err(e) => halted.push(format!("a pipeline task panicked: {e}")),
+        }
+    }
+    // Every pipeline has ended: by shutdown, or halted. The source ends when
+    // its receivers are gone.
+    match source.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => halted.push(format!("source stopped: {e}")),
+        Err(e) => halted.push(format!("source task panicked: {e}")),
+    }
+    if halted.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError(halted))
+    }
+}
+
+/// Result of `sluice check`: every problem found.
+pub async fn check(config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    match Server::new(&config.source) {
+        Err(e) => problems.push(e.to_string()),
+        Ok(server) => match server.connect().await {
+            Err(e) => problems.push(format!("source: {e}")),
+            Ok(mut conn) => match source::check_variables(&mut conn).await {
+                Ok(p) => problems.extend(p),
+                Err(e) => problems.push(format!("source: cannot read server variables: {e}")),
+            },
+        },
+    }
+    for (name, tc) in &config.targets {
+        let result = match tc.kind {
+            TargetKind::Mysql => match MysqlTarget::new(name, &tc.url) {
+                Ok(mut t) => crate::target::Target::prepare(&mut t).await,
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = result {
+            problems.push(e.to_string());
+        }
+    }
+    if let Err(errs) = load_plugins(config).await {
+        problems.extend(errs);
+    }
+    problems
+}

@@ -1,0 +1,26 @@
+//! Sluice: change-data-capture from a MySQL/MariaDB binlog, through
+//! sandboxed WebAssembly plugins, into MySQL with exactly-once delivery.
+//!
+//! # Layout
+//! * [`config`]: the TOML config, validated with every error at once.
+//! * [`position`]: binlog positions and GTIDs as types.
+//! * [`change`]: the record model (transactions of typed row changes).
+//! * [`source`]: the binlog reader: server checks, decoding, reconnects.
+//! * [`plugin`]: the wasmtime host for filter and mapper components.
+//! * [`pipeline`]: routing, the plugin chain, checkpoints and retries.
+//! * [`target`]: where changes are applied (one folder per kind).
+//! * [`metrics`]: every metric, and the HTTP listener.
+//! * [`engine`]: wiring it all together; `run` is what `sluice run` calls.
+//! * [`error`], [`shutdown`]: cross-cutting types.
+
+pub mod change;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod metrics;
+pub mod pipeline;
+pub mod plugin;
+pub mod position;
+pub mod shutdown;
+pub mod source;
+pub mod target;

@@ -1,0 +1,155 @@
+//! The `sluice` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sluice::config::Config;
+use sluice::{engine, plugin, shutdown};
+
+#[derive(Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Binlog CDC through WebAssembly plugins into MySQL, exactly once"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the pipelines until SIGINT or SIGTERM.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Validate the config, connect to every server, load every plugin.
+    Check {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Plugin tools.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Build a plugin crate (or workspace) for wasm32-unknown-unknown and
+    /// write each plugin as a component into OUT.
+    Build {
+        dir: PathBuf,
+        #[arg(long, default_value = "plugins.d")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Run { config } => rt.block_on(run(config)),
+        Command::Check { config } => rt.block_on(check(config)),
+        Command::Plugin {
+            command: PluginCommand::Build { dir, out },
+        } => match plugin::build::build(&dir, &out) {
+            Ok(files) => {
+                for f in files {
+                    println!("{}", f.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn load(path: &PathBuf) -> Option<Config> {
+    match Config::load(path) {
+        Ok(c) => Some(c),
+        Err(errs) => {
+            eprint!("{errs}");
+            None
+        }
+    }
+}
+
+async fn run(path: PathBuf) -> ExitCode {
+    let Some(config) = load(&path) else {
+        return ExitCode::from(2);
+    };
+    let (trigger, sd) = shutdown::channel();
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+        tracing::info!(
+            "stopping: finishing the transaction in flight (a second signal exits at once)"
+        );
+        trigger.fire();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+        std::process::exit(130);
+    });
+    match engine::run(config, sd).await {
+        Ok(()) => {
+            tracing::info!("stopped cleanly");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn check(path: PathBuf) -> ExitCode {
+    let Some(config) = load(&path) else {
+        return ExitCode::from(2);
+    };
+    let problems = engine::check(&config).await;
+    if problems.is_empty() {
+        println!("{}: ok", path.display());
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("{} problem(s):", problems.len());
+        for p in problems {
+            eprintln!("  {p}");
+        }
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,199 @@
+//! Every metric the engine exports, declared in one place with its help
+//! text, and the HTTP listener that serves them.
+//!
+//! Names follow `sluice_<what>_<unit>[_total]`; labels stay low-cardinality
+//! (pipeline, table, plugin, target, op, type, kind). Call sites use the small
+//! functions below, never a metric name string.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::change::Op;
+use crate::shutdown::Shutdown;
+
+pub const SOURCE_EVENTS: &str = "sluice_source_events_total";
+pub const SOURCE_ROWS: &str = "sluice_source_rows_total";
+pub const SOURCE_BYTES: &str = "sluice_source_bytes_total";
+pub const SOURCE_POSITION: &str = "sluice_source_position";
+pub const SOURCE_FILE: &str = "sluice_source_position_file";
+pub const SOURCE_CONNECTED: &str = "sluice_source_connected";
+pub const SOURCE_RECONNECTS: &str = "sluice_source_reconnects_total";
+pub const LAG: &str = "sluice_replication_lag_seconds";
+pub const PIPELINE_ROWS: &str = "sluice_pipeline_rows_total";
+pub const PLUGIN_CALLS: &str = "sluice_plugin_calls_total";
+pub const PLUGIN_CALL_SECONDS: &str = "sluice_plugin_call_seconds";
+pub const PLUGIN_ERRORS: &str = "sluice_plugin_errors_total";
+pub const TARGET_ROWS: &str = "sluice_target_rows_total";
+pub const TARGET_TRANSACTIONS: &str = "sluice_target_transactions_total";
+pub const TARGET_ERRORS: &str = "sluice_target_errors_total";
+
+static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+
+/// Install the recorder (once per process) and describe every metric.
+/// Returns the handle that renders the Prometheus text.
+pub fn install() -> Result<PrometheusHandle, String> {
+    if let Some(h) = HANDLE.get() {
+        return Ok(h.clone());
+    }
+    let handle = PrometheusBuilder::new()
+        .set_buckets(&[
+            0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0,
+        ])
+        .map_err(|e| e.to_string())?
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    describe_counter!(SOURCE_EVENTS, "Binlog events read, by event type.");
+    describe_counter!(
+        SOURCE_ROWS,
+        "Row changes decoded from the binlog, by table and op."
+    );
+    describe_counter!(SOURCE_BYTES, "Binlog bytes read.");
+    describe_gauge!(
+        SOURCE_POSITION,
+        "Byte offset in the current binlog file of the last complete transaction."
+    );
+    describe_gauge!(SOURCE_FILE, "Numeric suffix of the binlog file being read.");
+    describe_gauge!(
+        SOURCE_CONNECTED,
+        "1 while the binlog dump connection is up."
+    );
+    describe_counter!(
+        SOURCE_RECONNECTS,
+        "Times the source reconnected after a disconnect."
+    );
+    describe_gauge!(
+        LAG,
+        "Seconds between the source commit of the last applied transaction and its apply."
+    );
+    describe_counter!(
+        PIPELINE_ROWS,
+        "Rows through a pipeline, by outcome (kept, dropped)."
+    );
+    describe_counter!(PLUGIN_CALLS, "Plugin calls (one per batch).");
+    describe_histogram!(PLUGIN_CALL_SECONDS, "Time per plugin call.");
+    describe_counter!(
+        PLUGIN_ERRORS,
+        "Plugin failures, by kind (trap, error, timeout, bad_output)."
+    );
+    describe_counter!(TARGET_ROWS, "Rows written to a target, by op.");
+    describe_counter!(TARGET_TRANSACTIONS, "Target transactions committed.");
+    describe_counter!(
+        TARGET_ERRORS,
+        "Target errors, by kind (transient, definite)."
+    );
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+pub fn source_event(kind: &'static str, bytes: u64) {
+    counter!(SOURCE_EVENTS, "type" => kind).increment(1);
+    counter!(SOURCE_BYTES).increment(bytes);
+}
+
+/// Count `n` decoded rows of one rows event (called per event, not per row).
+pub fn source_rows(database: &str, table: &str, op: Op, n: u64) {
+    counter!(SOURCE_ROWS, "table" => format!("{database}.{table}"), "op" => op.as_str())
+        .increment(n);
+}
+
+pub fn source_offset(pos: u64) {
+    gauge!(SOURCE_POSITION).set(pos as f64);
+}
+
+pub fn source_file(index: u64) {
+    gauge!(SOURCE_FILE).set(index as f64);
+}
+
+pub fn source_connected(up: bool) {
+    gauge!(SOURCE_CONNECTED).set(if up { 1.0 } else { 0.0 });
+}
+
+pub fn source_reconnect() {
+    counter!(SOURCE_RECONNECTS).increment(1);
+}
+
+pub fn lag(pipeline: &str, seconds: f64) {
+    gauge!(LAG, "pipeline" => pipeline.to_owned()).set(seconds);
+}
+
+pub fn pipeline_rows(pipeline: &str, outcome: &'static str, n: u64) {
+    if n > 0 {
+        counter!(PIPELINE_ROWS, "pipeline" => pipeline.to_owned(), "outcome" => outcome)
+            .increment(n);
+    }
+}
+
+pub fn plugin_call(plugin: &str, took: Duration) {
+    counter!(PLUGIN_CALLS, "plugin" => plugin.to_owned()).increment(1);
+    histogram!(PLUGIN_CALL_SECONDS, "plugin" => plugin.to_owned()).record(took.as_secs_f64());
+}
+
+pub fn plugin_error(plugin: &str, kind: &'static str) {
+    counter!(PLUGIN_ERRORS, "plugin" => plugin.to_owned(), "kind" => kind).increment(1);
+}
+
+pub fn target_rows(target: &str, op: Op, n: u64) {
+    counter!(TARGET_ROWS, "target" => target.to_owned(), "op" => op.as_str()).increment(n);
+}
+
+pub fn target_transaction(target: &str) {
+    counter!(TARGET_TRANSACTIONS, "target" => target.to_owned()).increment(1);
+}
+
+pub fn target_error(target: &str, kind: &'static str) {
+    counter!(TARGET_ERRORS, "target" => target.to_owned(), "kind" => kind).increment(1);
+}
+
+/// Serve `GET /metrics` (and `/healthz`) until shutdown. Small on purpose:
+/// one request per connection, no keep-alive.
+pub async fn serve(listener: TcpListener, handle: PrometheusHandle, mut shutdown: Shutdown) {
+    loop {
+        let (mut sock, _) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics listener accept failed");
+                    continue;
+                }
+            },
+            _ = shutdown.wait() => return,
+        };
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            let n = match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
+                Ok(Ok(n)) => n,
+                _ => return,
+            };
+            let req = String::from_utf8_lossy(&buf[..n]);
+            let path = req.split_whitespace().nth(1).unwrap_or("/");
+            let (status, ctype, body) = match path {
+                "/metrics" => ("200 OK", "text/plain; version=0.0.4", handle.render()),
+                "/healthz" => ("200 OK", "text/plain", "ok\n".to_owned()),
+                _ => (
+                    "404 Not Found",
+                    "text/plain",
+                    "not found; try /metrics\n".to_owned(),
+                ),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = sock.write_all(head.as_bytes()).await;
+            let _ = sock.write_all(body.as_bytes()).await;
+            let _ = sock.shutdown().await;
+        });
+    }
+}
+
+/// Bind the metrics listener.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen for metrics on {addr}: {e}; change [metrics] listen"))
+}

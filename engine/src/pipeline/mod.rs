@@ -1,0 +1,223 @@
+//! A pipeline: the source transactions that touch its tables, through its
+//! plugin chain, into its target.
+//!
+//! # Exactly-once
+//! The pipeline knows its checkpoint (the end position of the last
+//! transaction its target committed, read from the target at start). The
+//! shared reader may start earlier than that (it starts at the oldest
+//! checkpoint of all pipelines), so every transaction ending at or before
+//! the checkpoint is skipped. Every other transaction is applied with its
+//! end position as the new checkpoint in the same target transaction.
+//!
+//! After a transient target failure the outcome of the last COMMIT is
+//! unknown; the pipeline reads the checkpoint back and re-applies only if the
+//! transaction is not there. A transaction is thus applied once, whatever
+//! fails when.
+//!
+//! # Halting
+//! A definite error (a plugin fault, a row the target rejects) halts the
+//! pipeline: `run` returns the error, naming the plugin or table and the
+//! binlog position, and the checkpoint stays before the failed transaction.
+//! Nothing after it is applied. Restarting (after fixing the cause)
+//! resumes exactly there.
+//!
+//! # Shutdown
+//! Shutdown is checked between transactions, never inside an apply, so the
+//! transaction in flight is finished (or, if its target is down, not
+//! started) and the checkpoint is exact.
+
+mod chain;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+
+pub use chain::Chain;
+
+use crate::change::{TableChanges, Transaction};
+use crate::config::{PipelineConfig, TablePattern};
+use crate::error::PipelineError;
+use crate::metrics as m;
+use crate::position::BinlogPosition;
+use crate::shutdown::Shutdown;
+use crate::target::{Checkpoint, Routed, Target};
+
+/// With nothing to apply, the checkpoint is still written this often, so a
+/// restart does not re-read a long stretch of unrelated binlog.
+const IDLE_CHECKPOINT: Duration = Duration::from_secs(10);
+
+/// One running pipeline.
+pub struct Pipeline<T: Target> {
+    pub name: String,
+    tables: Vec<TablePattern>,
+    target_table: String,
+    chain: Chain,
+    target: T,
+    checkpoint: Option<Checkpoint>,
+    last_write: Instant,
+}
+
+impl<T: Target> Pipeline<T> {
+    pub fn new(config: &PipelineConfig, chain: Chain, target: T) -> Self {
+        Pipeline {
+            name: config.name.clone(),
+            tables: config.source_tables.clone(),
+            target_table: config.target_table.clone(),
+            chain,
+            target,
+            checkpoint: None,
+            last_write: Instant::now(),
+        }
+    }
+
+    /// Prepare the target and read this pipeline's checkpoint.
+    pub async fn start(&mut self) -> Result<Option<Checkpoint>, PipelineError> {
+        self.target.prepare().await?;
+        self.checkpoint = self.target.checkpoint(&self.name).await?;
+        Ok(self.checkpoint.clone())
+    }
+
+    /// Set where a pipeline without a checkpoint starts: transactions ending
+    /// at or before `start` are skipped.
+    pub fn start_after(&mut self, start: BinlogPosition) {
+        if self.checkpoint.is_none() {
+            self.checkpoint = Some(Checkpoint {
+                position: start,
+                gtid: None,
+            });
+        }
+    }
+
+    fn target_table(&self, t: &TableChanges) -> String {
+        match &t.schema.target_table {
+            Some(name) => name.clone(),
+            None => self
+                .target_table
+                .replace("{db}", &t.schema.database)
+                .replace("{table}", &t.schema.table),
+        }
+    }
+
+    /// Apply transactions until shutdown (`Ok`) or a definite error.
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Arc<Transaction>>,
+        mut shutdown: Shutdown,
+    ) -> Result<(), PipelineError> {
+        loop {
+            let txn = tokio::select! {
+                biased;
+                _ = shutdown.wait() => return Ok(()),
+                t = rx.recv() => match t {
+                    Some(t) => t,
+                    None => return Ok(()),
+                },
+            };
+            if shutdown.is_fired() {
+                return Ok(());
+            }
+            self.process(&txn, &mut shutdown)
+                .await
+                .map_err(|e| e.at(&txn.end))?;
+        }
+    }
+
+    async fn process(
+        &mut self,
+        txn: &Transaction,
+        shutdown: &mut Shutdown,
+    ) -> Result<(), PipelineError> {
+        if self
+            .checkpoint
+            .as_ref()
+            .is_some_and(|c| txn.end <= c.position)
+        {
+            return Ok(());
+        }
+        let mut routed = Vec::new();
+        let tables = &self.tables;
+        let matched = txn.changes.iter().filter(|tc| tables.iter().any(|p| p.matches(&tc.schema.database, &tc.schema.table)));
+        for tc in matched {
+            let table = format!("{}.{}", tc.schema.database, tc.schema.table);
+            let out = self.chain.run(&self.name, tc.clone()).map_err(|e| {
+                PipelineError::definite(format!(
+                    "plugin `{}` failed ({}): {}",
+                    e.plugin, e.kind, e.message
+                ))
+                .with_table(|| table.clone())
+            })?;
+            for b in out {
+                routed.push(Routed {
+                    table: self.target_table(&b),
+                    schema: b.schema,
+                    rows: b.rows,
+                });
+            }
+        }
+        let cp = Checkpoint {
+            position: txn.end.clone(),
+            gtid: txn.gtid,
+        };
+        if routed.is_empty() && self.last_write.elapsed() < IDLE_CHECKPOINT {
+            // Nothing to apply; the durable checkpoint may lag, which only
+            // means re-reading unrelated transactions after a restart.
+            self.checkpoint = Some(cp);
+            return Ok(());
+        }
+        self.apply_with_retry(&routed, cp, shutdown).await?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        if txn.timestamp > 0 {
+            m::lag(&self.name, (now - f64::from(txn.timestamp)).max(0.0));
+        }
+        Ok(())
+    }
+
+    async fn apply_with_retry(
+        &mut self,
+        routed: &[Routed],
+        cp: Checkpoint,
+        shutdown: &mut Shutdown,
+    ) -> Result<(), PipelineError> {
+        let mut backoff = Duration::from_millis(100);
+        let mut failing = false;
+        loop {
+            let result = if failing {
+                // The last attempt's COMMIT may have landed; look before re-applying.
+                match self.target.checkpoint(&self.name).await {
+                    Ok(Some(done)) if done.position >= cp.position => Ok(()),
+                    Ok(_) => self.target.apply(&self.name, routed, &cp).await,
+                    Err(e) => Err(e),
+                }
+            } else {
+                self.target.apply(&self.name, routed, &cp).await
+            };
+            match result {
+                Ok(()) => {
+                    if failing {
+                        tracing::info!(pipeline = %self.name, "target is back; applying again");
+                    }
+                    self.checkpoint = Some(cp);
+                    self.last_write = Instant::now();
+                    return Ok(());
+                }
+                Err(e) if e.is_transient() => {
+                    if !failing {
+                        // Logged once per outage, not per retry.
+                        tracing::warn!(pipeline = %self.name, error = %e, "target unavailable; retrying with backoff");
+                        failing = true;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {},
+                        // Nothing was committed, so stopping here is exact.
+                        _ = shutdown.wait() => return Ok(()),
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}

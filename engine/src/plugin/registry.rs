@@ -1,0 +1,236 @@
+//! The wasmtime engine, and the plugins loaded from the plugin folder.
+//!
+//! # Swappable handles
+//! Each plugin is a [`PluginHandle`]: its name and an `ArcSwap` of the
+//! currently loaded version (the type-checked `InstancePre`, its content
+//! hash and config). Pipelines hold the handle, not the version; before each
+//! batch an instance checks whether the handle points at a newer version and
+//! re-instantiates if so. A reload therefore only has to build a new
+//! [`Loaded`] off the hot path and store it; it takes effect between
+//! batches, never inside one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
+
+use super::PluginKind;
+use super::bindings::filter::{Filter, FilterPre};
+use super::bindings::mapper::{Mapper, MapperPre};
+use super::host::HostState;
+
+/// Epoch tick: a call overruns its deadline by at most about this much.
+const TICK: Duration = Duration::from_millis(1);
+
+/// Limits every plugin instance runs under.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub memory_bytes: usize,
+    pub deadline: Duration,
+}
+
+impl Limits {
+    /// The deadline in epoch ticks.
+    pub fn deadline_ticks(&self) -> u64 {
+        (self.deadline.as_millis() / TICK.as_millis()).max(1) as u64
+    }
+}
+
+/// The shared wasmtime engine and linkers.
+pub struct Runtime {
+    pub engine: Engine,
+    linker: Linker<HostState>,
+    pub limits: Limits,
+}
+
+/// A type-checked, ready-to-instantiate plugin.
+pub enum Pre {
+    Filter(FilterPre<HostState>),
+    Mapper(MapperPre<HostState>),
+}
+
+/// One loaded version of a plugin.
+pub struct Loaded {
+    pub pre: Pre,
+    /// First 12 hex digits of the FNV-1a hash of the file: the version.
+    pub version: String,
+    /// The JSON handed to `init`.
+    pub config: String,
+}
+
+/// A plugin by name, whose loaded version can be swapped.
+pub struct PluginHandle {
+    pub name: Arc<str>,
+    pub kind: PluginKind,
+    pub current: ArcSwap<Loaded>,
+}
+
+impl Runtime {
+    /// Build the engine (epoch interruption on, no WASI) and start the
+    /// epoch ticker thread.
+    pub fn new(limits: Limits) -> anyhow::Result<Arc<Runtime>> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        // Both worlds import the same interfaces; adding them once serves both.
+        Filter::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("sluice-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(TICK);
+                }
+            })?;
+        Ok(Arc::new(Runtime {
+            engine,
+            linker,
+            limits,
+        }))
+    }
+
+    /// A fresh store with the memory cap and host state.
+    pub fn store(&self, plugin: Arc<str>) -> Store<HostState> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .trap_on_grow_failure(true)
+            .instances(16)
+            .tables(16)
+            .memories(4)
+            .build();
+        let mut store = Store::new(
+            &self.engine,
+            HostState {
+                table: ResourceTable::new(),
+                limits,
+                plugin,
+            },
+        );
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Compile and type-check one component file. Blocking (tens of ms):
+    /// call it off the async runtime.
+    pub fn load(&self, name: &str, path: &Path, config: String) -> Result<Loaded, String> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("plugin `{name}`: cannot read {}: {e}", path.display()))?;
+        let component = Component::new(&self.engine, &bytes).map_err(|e| {
+            format!(
+                "plugin `{name}` ({}) is not a valid WebAssembly component: {e:#}; build it with the Sluice SDK (scripts/build-plugins) so it is made into a component",
+                path.display()
+            )
+        })?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            let e = format!("{e:#}");
+            if e.contains("wasi") {
+                format!("plugin `{name}` imports WASI ({e}); plugins get no WASI: build it for wasm32-unknown-unknown with the Sluice SDK")
+            } else {
+                format!("plugin `{name}` imports something the host does not offer: {e}")
+            }
+        })?;
+        let pre = match FilterPre::new(pre.clone()) {
+            Ok(f) => Pre::Filter(f),
+            Err(fe) => match MapperPre::new(pre) {
+                Ok(m) => Pre::Mapper(m),
+                Err(me) => {
+                    return Err(format!(
+                        "plugin `{name}` exports neither the filter world ({fe:#}) nor the mapper world ({me:#})"
+                    ));
+                }
+            },
+        };
+        Ok(Loaded {
+            pre,
+            version: version_of(&bytes),
+            config,
+        })
+    }
+}
+
+/// FNV-1a 64 of the file, as 12 hex digits: stable and dependency-free.
+fn version_of(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")[..12].to_owned()
+}
+
+impl Loaded {
+    pub fn kind(&self) -> PluginKind {
+        match self.pre {
+            Pre::Filter(_) => PluginKind::Filter,
+            Pre::Mapper(_) => PluginKind::Mapper,
+        }
+    }
+}
+
+/// Every plugin the pipelines name, loaded from `dir`.
+pub struct Registry {
+    pub runtime: Arc<Runtime>,
+    pub plugins: BTreeMap<String, Arc<PluginHandle>>,
+}
+
+impl Registry {
+    /// Load every plugin in `wanted` (name -> kind the pipelines use it as)
+    /// from `dir`. All problems are returned at once.
+    pub fn load(
+        runtime: Arc<Runtime>,
+        dir: &Path,
+        wanted: &BTreeMap<String, PluginKind>,
+        configs: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<Registry, Vec<String>> {
+        let mut plugins = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (name, kind) in wanted {
+            let path: PathBuf = dir.join(format!("{name}.wasm"));
+            let config = configs
+                .get(name)
+                .map_or_else(|| "{}".to_owned(), |v| v.to_string());
+            match runtime.load(name, &path, config) {
+                Ok(loaded) if loaded.kind() != *kind => errors.push(format!(
+                    "plugin `{name}` is a {} but a pipeline lists it under {}",
+                    loaded.kind().as_str(),
+                    kind.list_key()
+                )),
+                Ok(loaded) => {
+                    tracing::info!(plugin = %name, version = %loaded.version, kind = kind.as_str(), "plugin loaded");
+                    plugins.insert(
+                        name.clone(),
+                        Arc::new(PluginHandle {
+                            name: Arc::from(name.as_str()),
+                            kind: *kind,
+                            current: ArcSwap::from_pointee(loaded),
+                        }),
+                    );
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Registry { runtime, plugins })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A live instance of one loaded version.
+pub enum Bound {
+    Filter(Filter),
+    Mapper(Mapper),
+}

@@ -1,0 +1,192 @@
+//! The binlog source: connect as a replica, decode, group into transactions.
+//!
+//! # Layout
+//! * `server`: start-up checks of the server variables, the current binlog
+//!   position, the collation table, opening the dump connection.
+//! * `reader`: the event stream turned into [`Transaction`]s.
+//! * `decode`: table maps and row images turned into typed values.
+//!
+//! # Resumption
+//! [`run`] starts at the position it is given (the oldest pipeline
+//! checkpoint, or the configured start). After every complete transaction it
+//! remembers that transaction's end position. A disconnect (error, a stream
+//! the server ends, no heartbeat for three periods) drops the half-read
+//! transaction and reconnects, with backoff, at the remembered position, so
+//! no transaction is skipped. Transactions handed over before the
+//! disconnect are not read again, so none is handed over twice.
+//!
+//! # Errors
+//! A disconnect is transient and retried forever (counted in
+//! `sluice_source_reconnects_total`). Anything the reader cannot decode is
+//! definite: `run` returns it with the binlog position and the engine stops
+//! loudly, rather than skip data.
+
+mod decode;
+mod reader;
+mod server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+pub use decode::Collations;
+pub use reader::BinlogReader;
+pub use server::{Server, check_variables};
+
+use crate::change::Transaction;
+use crate::config::SourceConfig;
+use crate::metrics as m;
+use crate::position::{BinlogPosition, Gtid};
+use crate::shutdown::Shutdown;
+
+/// Where the dump connection starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadFrom {
+    Position(BinlogPosition),
+    /// MariaDB: after this GTID (`@slave_connect_state`).
+    Gtid(Gtid),
+}
+
+/// Why the source stopped reading.
+#[derive(Debug)]
+pub enum SourceError {
+    /// The connection is gone or the server is unresponsive: reconnect.
+    Disconnected(String),
+    /// Retrying cannot help: a bad event, a bad setting, a refused login.
+    Definite {
+        position: Option<BinlogPosition>,
+        message: String,
+    },
+}
+
+impl SourceError {
+    /// Classify a driver error: a server error is definite (bad binlog
+    /// position, missing privilege), anything on the wire is a disconnect.
+    pub fn from_mysql(e: mysql_async::Error) -> Self {
+        match e {
+            mysql_async::Error::Server(s) if !matches!(s.code, 1053 | 1927 | 2013 | 2006) => {
+                SourceError::Definite {
+                    position: None,
+                    message: format!("source server refused: {} (error {})", s.message, s.code),
+                }
+            }
+            other => SourceError::Disconnected(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceError::Disconnected(m) => write!(f, "source disconnected: {m}"),
+            SourceError::Definite {
+                position: Some(p),
+                message,
+            } => write!(f, "{message} (at binlog position {p})"),
+            SourceError::Definite {
+                position: None,
+                message,
+            } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+/// Read transactions from `from` on and send each to every receiver, until
+/// shutdown or a definite error. Returns `Ok` only on shutdown.
+///
+/// A receiver that is gone (its pipeline halted) is dropped from the list;
+/// when none is left the source stops too.
+pub async fn run(
+    config: SourceConfig,
+    from: ReadFrom,
+    outputs: Vec<mpsc::Sender<Arc<Transaction>>>,
+    mut shutdown: Shutdown,
+) -> Result<(), SourceError> {
+    let server = Server::new(&config)?;
+    let mut from = from;
+    let mut outputs = outputs;
+    let mut backoff = Duration::from_millis(100);
+    let read_timeout = Duration::from_secs(config.heartbeat_secs * 3);
+    loop {
+        let connected = tokio::select! {
+            r = server.open_stream(&from, config.server_id, config.heartbeat_secs, read_timeout) => r,
+            _ = shutdown.wait() => return Ok(()),
+        };
+        let mut reader = match connected {
+            Ok(r) => r,
+            Err(SourceError::Disconnected(msg)) => {
+                tracing::warn!(error = %msg, retry_in = ?backoff, "cannot connect to the source; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {},
+                    _ = shutdown.wait() => return Ok(()),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        m::source_connected(true);
+        tracing::info!(from = ?from, "reading the binlog");
+        let end = stream(
+            &mut reader,
+            &mut from,
+            &mut outputs,
+            &mut shutdown,
+            &mut backoff,
+        )
+        .await;
+        m::source_connected(false);
+        match end {
+            Ok(()) => return Ok(()),
+            Err(SourceError::Disconnected(msg)) => {
+                m::source_reconnect();
+                tracing::warn!(error = %msg, resume_at = ?from, "source disconnected; reconnecting");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {},
+                    _ = shutdown.wait() => return Ok(()),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Pump one connection. `Ok(())` means shutdown (or no receiver left); it
+/// never returns while the connection is healthy.
+async fn stream(
+    reader: &mut BinlogReader,
+    from: &mut ReadFrom,
+    outputs: &mut Vec<mpsc::Sender<Arc<Transaction>>>,
+    shutdown: &mut Shutdown,
+    backoff: &mut Duration,
+) -> Result<(), SourceError> {
+    loop {
+        let txn = tokio::select! {
+            t = reader.next_transaction() => t?,
+            _ = shutdown.wait() => return Ok(()),
+        };
+        *backoff = Duration::from_millis(100);
+        let end = txn.end.clone();
+        let txn = Arc::new(txn);
+        let mut i = 0;
+        while i < outputs.len() {
+            let sent = tokio::select! {
+                r = outputs[i].send(txn.clone()) => r.is_ok(),
+                _ = shutdown.wait() => return Ok(()),
+            };
+            if sent {
+                i += 1;
+            } else {
+                outputs.swap_remove(i);
+            }
+        }
+        if outputs.is_empty() {
+            return Ok(());
+        }
+        *from = ReadFrom::Position(end);
+    }
+}

@@ -1,0 +1,155 @@
+//! Talking to the source server outside the event stream: start-up checks,
+//! the current position, the collation table and the dump connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{BinlogStreamRequest, Conn, Opts};
+
+use super::decode::Collations;
+use super::reader::BinlogReader;
+use super::{ReadFrom, SourceError};
+use crate::config::SourceConfig;
+use crate::position::{BinlogFile, BinlogPosition};
+
+/// The server variables row-based CDC needs, with the value each must have.
+const REQUIRED: [(&str, &str); 4] = [
+    ("log_bin", "ON"),
+    ("binlog_format", "ROW"),
+    ("binlog_row_image", "FULL"),
+    ("binlog_row_metadata", "FULL"),
+];
+
+/// Check that the server writes a binlog the engine can use. Returns every
+/// problem at once, each naming the variable and the value to set.
+pub async fn check_variables(conn: &mut Conn) -> Result<Vec<String>, mysql_async::Error> {
+    let rows: Vec<(String, String)> = conn
+        .query(
+            "SHOW GLOBAL VARIABLES WHERE Variable_name IN \
+             ('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata')",
+        )
+        .await?;
+    let mut problems = Vec::new();
+    for (name, want) in REQUIRED {
+        match rows.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some((_, v)) if v.eq_ignore_ascii_case(want) => {}
+            Some((_, v)) => problems.push(format!(
+                "source variable {name} is {v}, but Sluice needs {name}={want}: set it in the server config ([mysqld] {name}={want}) and restart{}",
+                if name == "log_bin" { "" } else { ", or SET GLOBAL it" }
+            )),
+            None => problems.push(format!(
+                "source server has no variable {name}; Sluice needs {name}={want} (MySQL 8.0.1+ or MariaDB 10.5+)"
+            )),
+        }
+    }
+    Ok(problems)
+}
+
+/// The source server, as configured.
+pub struct Server {
+    opts: Opts,
+}
+
+impl Server {
+    pub fn new(config: &SourceConfig) -> Result<Self, SourceError> {
+        let opts = Opts::from_url(&config.url).map_err(|e| SourceError::Definite {
+            position: None,
+            message: format!("source.url: {e}"),
+        })?;
+        Ok(Server { opts })
+    }
+
+    /// A plain SQL connection.
+    pub async fn connect(&self) -> Result<Conn, SourceError> {
+        Conn::new(self.opts.clone()).await.map_err(|e| match e {
+            mysql_async::Error::Server(s) => SourceError::Definite {
+                position: None,
+                message: format!(
+                    "cannot log in to the source: {} (error {})",
+                    s.message, s.code
+                ),
+            },
+            other => SourceError::Disconnected(format!("cannot connect to the source: {other}")),
+        })
+    }
+
+    /// The end of the binlog right now.
+    pub async fn current_position(&self) -> Result<BinlogPosition, SourceError> {
+        let mut conn = self.connect().await?;
+        let row: Option<mysql_async::Row> = match conn.query_first("SHOW MASTER STATUS").await {
+            Ok(r) => r,
+            // MySQL 8.4 renamed it.
+            Err(_) => conn
+                .query_first("SHOW BINARY LOG STATUS")
+                .await
+                .map_err(SourceError::from_mysql)?,
+        };
+        let row = row.ok_or_else(|| SourceError::Definite {
+            position: None,
+            message: "SHOW MASTER STATUS returned nothing: the source has no binlog (set log_bin)"
+                .into(),
+        })?;
+        let file: String = row.get(0).unwrap_or_default();
+        let pos: u64 = row.get(1).unwrap_or_default();
+        let file = BinlogFile::new(&file).map_err(|message| SourceError::Definite {
+            position: None,
+            message,
+        })?;
+        Ok(BinlogPosition { file, pos })
+    }
+
+    /// Open a dump connection at `from` and wrap it in a reader.
+    pub async fn open_stream(
+        &self,
+        from: &ReadFrom,
+        server_id: u32,
+        heartbeat_secs: u64,
+        read_timeout: Duration,
+    ) -> Result<BinlogReader, SourceError> {
+        let mut conn = self.connect().await?;
+        let problems = check_variables(&mut conn)
+            .await
+            .map_err(SourceError::from_mysql)?;
+        if !problems.is_empty() {
+            return Err(SourceError::Definite {
+                position: None,
+                message: problems.join("; "),
+            });
+        }
+        let collations: Vec<(u16, String)> = conn
+            .query("SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS")
+            .await
+            .map_err(SourceError::from_mysql)?;
+        let collations = Arc::new(Collations::new(collations));
+        // MariaDB: ask for GTID and annotate events (capability 4 = MARIA_SLAVE_CAPABILITY_GTID).
+        conn.query_drop("SET @mariadb_slave_capability = 4")
+            .await
+            .map_err(SourceError::from_mysql)?;
+        conn.query_drop(format!(
+            "SET @master_heartbeat_period = {}",
+            heartbeat_secs * 1_000_000_000
+        ))
+        .await
+        .map_err(SourceError::from_mysql)?;
+        let request = BinlogStreamRequest::new(server_id);
+        let stream = match from {
+            ReadFrom::Position(p) => {
+                let name = p.file.name().as_bytes().to_vec();
+                let req = request.with_filename(&name).with_pos(p.pos);
+                conn.get_binlog_stream(req).await
+            }
+            ReadFrom::Gtid(g) => {
+                conn.exec_drop("SET @slave_connect_state = ?", (g.to_string(),))
+                    .await
+                    .map_err(SourceError::from_mysql)?;
+                conn.query_drop("SET @slave_gtid_strict_mode = 0")
+                    .await
+                    .map_err(SourceError::from_mysql)?;
+                conn.get_binlog_stream(request.with_pos(4u64)).await
+            }
+        }
+        .map_err(SourceError::from_mysql)?;
+        Ok(BinlogReader::new(stream, collations, read_timeout))
+    }
+}

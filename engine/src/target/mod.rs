@@ -1,0 +1,57 @@
+//! Targets: where a pipeline's changes are applied.
+//!
+//! A target is one folder (`target/<kind>/`), switched on by a Cargo feature.
+//! Every target implements the small [`Target`] trait; each method must be
+//! implemented, so a target cannot silently ignore a checkpoint.
+//!
+//! # Exactly-once
+//! `apply` writes the changes of one source transaction *and* the pipeline's
+//! checkpoint (the transaction's end position) in one target transaction.
+//! Either both are durable or neither is. On start, and after any failure
+//! whose outcome is unknown (a lost commit reply), the pipeline reads the
+//! checkpoint back and skips every transaction that ends at or before it.
+
+#[cfg(feature = "target-mysql")]
+pub mod mysql;
+
+use std::sync::Arc;
+
+use crate::change::RowChange;
+use crate::change::TableSchema;
+use crate::error::PipelineError;
+use crate::position::{BinlogPosition, Gtid};
+
+/// A pipeline's durable progress: the end of the last applied transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub position: BinlogPosition,
+    pub gtid: Option<Gtid>,
+}
+
+/// Changes to one target table, ready to apply.
+#[derive(Debug)]
+pub struct Routed {
+    /// Target table, `table` or `db.table`.
+    pub table: String,
+    pub schema: Arc<TableSchema>,
+    pub rows: Vec<RowChange>,
+}
+
+/// Something a pipeline applies changes to.
+#[allow(async_fn_in_trait)]
+pub trait Target {
+    /// Prepare the target (create the checkpoint table) and check it is
+    /// reachable.
+    async fn prepare(&mut self) -> Result<(), PipelineError>;
+
+    /// The pipeline's checkpoint, if it has one.
+    async fn checkpoint(&mut self, pipeline: &str) -> Result<Option<Checkpoint>, PipelineError>;
+
+    /// Apply `changes` and store `checkpoint` for `pipeline`, atomically.
+    async fn apply(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        checkpoint: &Checkpoint,
+    ) -> Result<(), PipelineError>;
+}
