@@ -84,6 +84,17 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> 
     tracing::info!(url = %format!("http://{}/metrics", listener.local_addr().map_err(|e| fail(e.to_string()))?), "metrics");
     tokio::spawn(m::serve(listener, handle, shutdown.clone()));
 
+    // Refuse a source whose binlog Sluice cannot use before touching any target.
+    let server = Server::new(&config.source).map_err(|e| fail(e.to_string()))?;
+    let mut conn = server.connect().await.map_err(|e| fail(e.to_string()))?;
+    let problems = source::check_variables(&mut conn)
+        .await
+        .map_err(|e| fail(format!("source: cannot read server variables: {e}")))?;
+    drop(conn);
+    if !problems.is_empty() {
+        return Err(EngineError(problems));
+    }
+
     let registry = load_plugins(&config).await.map_err(EngineError)?;
 
     // Build the pipelines and read their checkpoints.
@@ -115,7 +126,6 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> 
     }
 
     // Where the reader starts (module doc).
-    let server = Server::new(&config.source).map_err(|e| fail(e.to_string()))?;
     let any_checkpoint = checkpoints.iter().any(Option::is_some);
     let configured = match &config.source.start {
         StartFrom::Current => Some(

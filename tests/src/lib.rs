@@ -1,1 +1,214 @@
+//! The shared harness of the end-to-end tests.
+//!
+//! `scripts/test` starts the servers and builds the binary and plugins, then
+//! passes them in through the environment:
+//! * `SLUICE_TEST_SOURCE`: binlog-enabled MariaDB (ROW, FULL, FULL);
+//! * `SLUICE_TEST_TARGET`: a MariaDB for targets;
+//! * `SLUICE_TEST_PLAIN`: a MariaDB whose binlog is not in ROW format;
+//! * `SLUICE_TEST_PLUGINS`: the compiled plugin components;
+//! * `SLUICE_BIN`: the `sluice` binary.
+//!
+//! Each test works in its own databases (named after the test) and uses its
+//! own replica server id and metrics port, so tests run in parallel against
+//! the same servers.
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts};
+
+/// Connection URLs and paths for a test.
+pub struct Env {
+    pub source: String,
+    pub target: String,
+    pub plain: String,
+    pub plugins: PathBuf,
+    pub bin: PathBuf,
+}
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the end-to-end tests through scripts/test"))
+}
+
+/// The environment `scripts/test` prepared.
+pub fn env() -> Env {
+    Env {
+        source: var("SLUICE_TEST_SOURCE"),
+        target: var("SLUICE_TEST_TARGET"),
+        plain: var("SLUICE_TEST_PLAIN"),
+        plugins: PathBuf::from(var("SLUICE_TEST_PLUGINS")),
+        bin: PathBuf::from(var("SLUICE_BIN")),
+    }
+}
+
+/// A connection to `url`, optionally in `db`.
+pub async fn connect(url: &str) -> Conn {
+    let opts = Opts::from_url(url).expect("test URL");
+    Conn::new(opts).await.unwrap_or_else(|e| panic!("connect {url}: {e}"))
+}
+
+/// Run statements separated by `;\n` lines.
+pub async fn exec(conn: &mut Conn, sql: &str) {
+    for stmt in sql.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        conn.query_drop(stmt).await.unwrap_or_else(|e| panic!("{stmt}: {e}"));
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A scratch folder for one test under target/e2e.
+pub fn scratch(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Copy the named plugins into `dir/plugins.d`.
+pub fn plugin_dir(env: &Env, dir: &Path, names: &[&str]) -> PathBuf {
+    let out = dir.join("plugins.d");
+    std::fs::create_dir_all(&out).unwrap();
+    for n in names {
+        let from = env.plugins.join(format!("{n}.wasm"));
+        std::fs::copy(&from, out.join(format!("{n}.wasm"))).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+    }
+    out
+}
+
+/// A running `sluice run` process.
+pub struct Sluice {
+    child: Option<Child>,
+    pub log: PathBuf,
+    pub metrics_port: u16,
+}
+
+impl Sluice {
+    /// Start `sluice run --config <dir>/sluice.toml`; stderr goes to a log
+    /// file in `dir` (appended, so restarts keep one log).
+    pub fn start(env: &Env, dir: &Path, metrics_port: u16) -> Sluice {
+        let log = dir.join("sluice.log");
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let child = Command::new(&env.bin)
+            .args(["run", "--config"])
+            .arg(dir.join("sluice.toml"))
+            .env("SLUICE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", env.bin.display()));
+        Sluice { child: Some(child), log, metrics_port }
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.as_ref().expect("running").id() as i32
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then wait for the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = self.pid();
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        self.wait(Duration::from_secs(20)).expect("sluice exits within 20 s of SIGTERM")
+    }
+
+    /// Wait for the process to exit on its own.
+    pub fn wait(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                self.child = None;
+                return Some(st);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything the process logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `GET /metrics` as text.
+    pub fn metrics(&self) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.metrics_port)).expect("metrics listener");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+}
+
+impl Drop for Sluice {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Poll `check` until it returns true or `timeout` passes.
+pub async fn wait_for<F, Fut>(timeout: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+/// The value of a metric line that starts with `prefix` (name plus labels).
+pub fn metric(text: &str, prefix: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Rows of a query as strings, for exact comparisons.
+pub async fn rows(conn: &mut Conn, sql: &str) -> Vec<Vec<Option<String>>> {
+    let rows: Vec<mysql_async::Row> = conn.query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.into_iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| match r.as_ref(i).unwrap() {
+                    mysql_async::Value::NULL => None,
+                    mysql_async::Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+                    v => Some(v.as_sql(true)),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The current binlog position of the source, as `file:pos`.
+pub async fn source_position(conn: &mut Conn) -> String {
+    let row: (String, u64) = conn
+        .query_first("SHOW MASTER STATUS")
+        .await
+        .unwrap()
+        .map(|r: mysql_async::Row| (r.get(0).unwrap(), r.get(1).unwrap()))
+        .unwrap();
+    format!("{}:{}", row.0, row.1)
+}

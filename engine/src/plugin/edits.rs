@@ -17,6 +17,7 @@ use super::bindings::{Edit, Image, WitOp};
 use crate::change::{Op, RowChange, TableChanges, TableSchema, Value};
 
 /// The batch after the edits, plus extra rows the mapper emitted.
+#[derive(Debug)]
 pub struct Mapped {
     pub batch: TableChanges,
     pub extra: Vec<TableChanges>,

@@ -441,6 +441,18 @@ impl<'a> Decoder<'a> {
         })
     }
 
+    /// Byte offset of the next cell; with [`Decoder::resume`] a reader can
+    /// come back to one cell without decoding the ones before it.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Continue reading `buf` at `pos`, an offset returned by
+    /// [`Decoder::position`] on a decoder that checked the version.
+    pub fn resume(buf: &'a [u8], pos: usize) -> Self {
+        Decoder { buf, pos }
+    }
+
     /// The next cell, or `None` at the end of the column.
     pub fn next_cell(&mut self) -> Result<Option<CellRef<'a>>, DecodeError> {
         let start = self.pos;

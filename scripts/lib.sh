@@ -1,0 +1,98 @@
+# Shared shell helpers for scripts/test, scripts/demo and bench scripts.
+# Source it; it defines functions only.
+
+# Every throwaway server lives under target/servers/<name>.
+SERVERS_DIR="${SERVERS_DIR:-$PWD/target/servers}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Install what the scripts need when it is missing: the wasm target, and
+# MariaDB (with apt-get, only as root).
+ensure_tools() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    log "installing the Rust target wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      log "installing MariaDB with apt-get"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server mariadb-client >/dev/null
+    else
+      echo "mariadbd is missing; install mariadb-server (or run this script as root to let it apt-get install it)" >&2
+      exit 1
+    fi
+  fi
+}
+
+mariadbd_bin() { command -v mariadbd 2>/dev/null || echo /usr/sbin/mariadbd; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_mariadb NAME [extra mariadbd args...]
+# Starts a throwaway MariaDB on a free port, root with no password on
+# 127.0.0.1. Prints the port.
+start_mariadb() {
+  local name=$1; shift
+  local dir="$SERVERS_DIR/$name"
+  stop_mariadb "$name"
+  rm -rf "$dir"; mkdir -p "$dir"
+  mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$dir/data" \
+    --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 \
+    || { cat "$dir/install.log" >&2; return 1; }
+  local port; port=$(free_port)
+  "$(mariadbd_bin)" --no-defaults --user="$(id -un)" --datadir="$dir/data" \
+    --port="$port" --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" \
+    --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
+    --innodb-buffer-pool-size=64M --innodb-log-file-size=64M --max-connections=200 \
+    --skip-name-resolve "$@" >/dev/null 2>&1 &
+  echo $! >"$dir/launcher.pid"
+  echo "$port" >"$dir/port"
+  for _ in $(seq 1 300); do
+    if mariadb-admin --no-defaults -h127.0.0.1 -P"$port" -uroot ping >/dev/null 2>&1; then
+      # root@127.0.0.1 may not exist on every version; make sure it does.
+      mariadb --no-defaults -S "$dir/mysqld.sock" -uroot -e \
+        "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" 2>/dev/null || true
+      echo "$port"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "MariaDB '$name' did not start; see $dir/error.log:" >&2
+  tail -20 "$dir/error.log" >&2
+  return 1
+}
+
+# The binlog settings Sluice requires of a source.
+BINLOG_ARGS=(--server-id=1 --log-bin=binlog --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL)
+
+stop_mariadb() {
+  local dir="$SERVERS_DIR/$1"
+  [ -f "$dir/mysqld.pid" ] || [ -f "$dir/launcher.pid" ] || return 0
+  local pid
+  pid=$(cat "$dir/mysqld.pid" 2>/dev/null || cat "$dir/launcher.pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -CONT "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$dir/mysqld.pid" "$dir/launcher.pid"
+}
+
+stop_all_mariadb() {
+  [ -d "$SERVERS_DIR" ] || return 0
+  for d in "$SERVERS_DIR"/*/; do
+    [ -d "$d" ] && stop_mariadb "$(basename "$d")"
+  done
+}
+
+# Build the engine and the plugins (as components) into target/plugins.
+build_all() {
+  log "building sluice"
+  cargo build -p sluice-engine --bins
+  log "building the plugins (wasm32-unknown-unknown, made into components)"
+  "${CARGO_TARGET_DIR:-target}/debug/sluice" plugin build plugins --out "${CARGO_TARGET_DIR:-target}/plugins" >/dev/null
+}

@@ -1,0 +1,98 @@
+//! One reader, several pipelines: the reader starts at the oldest position
+//! any pipeline needs, and each pipeline skips what it already applied.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use sluice_e2e::*;
+
+fn config(env: &Env, start: &str, port: u16, with_b: bool) -> String {
+    let mut c = format!(
+        r#"
+[source]
+url = "{src}"
+server_id = 5105
+start = "{start}"
+
+[metrics]
+listen = "127.0.0.1:{port}"
+
+[targets.a]
+kind = "mysql"
+url = "{tgt}/mp_a"
+
+[targets.b]
+kind = "mysql"
+url = "{tgt}/mp_b"
+
+[[pipelines]]
+name = "a"
+source_tables = ["mp_src.*"]
+target = "a"
+"#,
+        src = env.source,
+        tgt = env.target
+    );
+    if with_b {
+        c.push_str("\n[[pipelines]]\nname = \"b\"\nsource_tables = [\"mp_src.t\"]\ntarget = \"b\"\n");
+    }
+    c
+}
+
+async fn count(url: &str, sql: &str) -> u64 {
+    let mut c = connect(url).await;
+    c.query_first(sql).await.unwrap().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_pipeline_catches_up_while_the_old_one_applies_nothing_twice() {
+    let env = env();
+    let dir = scratch("several_pipelines");
+    let mut src = connect(&env.source).await;
+    let mut tgt = connect(&env.target).await;
+    exec(&mut src, "DROP DATABASE IF EXISTS mp_src;\nCREATE DATABASE mp_src;\nCREATE TABLE mp_src.t (id INT PRIMARY KEY, v INT NOT NULL)").await;
+    for db in ["mp_a", "mp_b"] {
+        exec(
+            &mut tgt,
+            &format!(
+                "DROP DATABASE IF EXISTS {db};
+                CREATE DATABASE {db};
+                CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL);
+                CREATE TABLE {db}.applied (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL);
+                CREATE TRIGGER {db}.t_ai AFTER INSERT ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id);
+                CREATE TRIGGER {db}.t_au AFTER UPDATE ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id)"
+            ),
+        )
+        .await;
+    }
+    let start = source_position(&mut src).await;
+    let port = free_port();
+
+    // Phase 1: only pipeline a.
+    std::fs::write(dir.join("sluice.toml"), config(&env, &start, port, false)).unwrap();
+    for i in 1..=50 {
+        src.exec_drop("INSERT INTO mp_src.t VALUES (?, ?)", (i, i)).await.unwrap();
+    }
+    let mut sluice = Sluice::start(&env, &dir, port);
+    wait_for(Duration::from_secs(30), "pipeline a to apply 50 rows", || async {
+        count(&env.target, "SELECT COUNT(*) FROM mp_a.t").await == 50
+    })
+    .await;
+    assert!(sluice.stop().success(), "{}", sluice.log_text());
+
+    // Phase 2: a resumes from its checkpoint, b starts at the beginning.
+    std::fs::write(dir.join("sluice.toml"), config(&env, &start, port, true)).unwrap();
+    for i in 51..=100 {
+        src.exec_drop("INSERT INTO mp_src.t VALUES (?, ?)", (i, i)).await.unwrap();
+    }
+    let mut sluice = Sluice::start(&env, &dir, port);
+    wait_for(Duration::from_secs(30), "both pipelines to hold 100 rows", || async {
+        count(&env.target, "SELECT COUNT(*) FROM mp_a.t").await == 100 && count(&env.target, "SELECT COUNT(*) FROM mp_b.t").await == 100
+    })
+    .await;
+    assert!(sluice.stop().success(), "{}", sluice.log_text());
+    assert_eq!(count(&env.target, "SELECT COUNT(*) FROM mp_a.applied").await, 100, "a applied nothing twice");
+    assert_eq!(count(&env.target, "SELECT COUNT(*) FROM mp_b.applied").await, 100, "b got everything once");
+    exec(&mut src, "DROP DATABASE mp_src").await;
+    exec(&mut tgt, "DROP DATABASE mp_a;\nDROP DATABASE mp_b").await;
+}
