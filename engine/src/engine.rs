@@ -190,9 +190,14 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> 
             Err(e) => halted.push(format!("a pipeline task panicked: {e}")),
         }
     }
-    // Every pipeline has ended: by shutdown, or halted. The source ends when
-    // its receivers are gone.
+    // Every pipeline has ended: by shutdown, or halted. A source that is
+    // still reading has nobody to read for; stopping it loses nothing
+    // (positions live in the targets).
+    if !source.is_finished() {
+        source.abort();
+    }
     match source.await {
+        Err(e) if e.is_cancelled() => {}
         Ok(Ok(())) => {}
         Ok(Err(e)) => halted.push(format!("source stopped: {e}")),
         Err(e) => halted.push(format!("source task panicked: {e}")),

@@ -25,6 +25,9 @@ pub struct HostState {
     pub limits: StoreLimits,
     /// The plugin's name, for log lines.
     pub plugin: Arc<str>,
+    /// The last error the plugin logged (the SDK logs its panic message
+    /// there), so a trap can say why it happened.
+    pub last_error: Option<String>,
 }
 
 fn op(o: Op) -> WitOp {
@@ -161,7 +164,10 @@ impl host::Host for HostState {
             Level::Debug => tracing::debug!(plugin, "{message}"),
             Level::Info => tracing::info!(plugin, "{message}"),
             Level::Warn => tracing::warn!(plugin, "{message}"),
-            Level::Error => tracing::error!(plugin, "{message}"),
+            Level::Error => {
+                tracing::error!(plugin, "{message}");
+                self.last_error = Some(message);
+            }
         }
         Ok(())
     }

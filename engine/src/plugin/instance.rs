@@ -181,7 +181,10 @@ impl Instance {
                 } else {
                     "trap"
                 };
-                let msg = describe(&e);
+                let mut msg = describe(&e);
+                if let Some(said) = self.live.as_mut().and_then(|l| l.store.data_mut().last_error.take()) {
+                    msg = format!("{msg}; the plugin logged: {said}");
+                }
                 return Err(self.fail(kind, msg));
             }
         };
@@ -208,7 +211,7 @@ fn describe(e: &wasmtime::Error) -> String {
         Some(wasmtime::Trap::Interrupt) => {
             "ran past its deadline ([plugins] deadline_ms)".to_owned()
         }
-        Some(t) => format!("trapped: {t} ({e:#})"),
+        Some(t) => format!("trapped: {t}"),
         None => format!("{e:#}"),
     }
 }

@@ -115,6 +115,7 @@ impl Runtime {
                 table: ResourceTable::new(),
                 limits,
                 plugin,
+                last_error: None,
             },
         );
         store.limiter(|s| &mut s.limits);

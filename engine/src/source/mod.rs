@@ -48,6 +48,15 @@ pub enum ReadFrom {
     Gtid(Gtid),
 }
 
+impl std::fmt::Display for ReadFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadFrom::Position(p) => write!(f, "{p}"),
+            ReadFrom::Gtid(g) => write!(f, "after GTID {g}"),
+        }
+    }
+}
+
 /// Why the source stopped reading.
 #[derive(Debug)]
 pub enum SourceError {
@@ -129,7 +138,7 @@ pub async fn run(
             Err(e) => return Err(e),
         };
         m::source_connected(true);
-        tracing::info!(from = ?from, "reading the binlog");
+        tracing::info!(from = %from, "reading the binlog");
         let end = stream(
             &mut reader,
             &mut from,
@@ -143,7 +152,7 @@ pub async fn run(
             Ok(()) => return Ok(()),
             Err(SourceError::Disconnected(msg)) => {
                 m::source_reconnect();
-                tracing::warn!(error = %msg, resume_at = ?from, "source disconnected; reconnecting");
+                tracing::warn!(error = %msg, resume_at = %from, "source disconnected; reconnecting");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {},
                     _ = shutdown.wait() => return Ok(()),

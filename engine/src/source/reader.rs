@@ -165,13 +165,13 @@ impl BinlogReader {
         match t {
             ty::ROTATE => {
                 let r: RotateEvent<'_> = ev.read_event().map_err(|e| self.definite(end, format!("rotate event: {e}")))?;
-                let mut name = r.name().into_owned();
+                let raw = r.name_raw();
+                let parse = |b: &[u8]| std::str::from_utf8(b).ok().and_then(|n| BinlogFile::new(n).ok());
                 // The first (fake) rotate is read before the format description,
                 // so its 4 checksum bytes end up in the name: cut them off.
-                if BinlogFile::new(&name).is_err() && name.len() > 4 {
-                    name.truncate(name.len() - 4);
-                }
-                let file = BinlogFile::new(&name).map_err(|e| self.definite(end, e))?;
+                let file = parse(raw).or_else(|| raw.len().checked_sub(4).and_then(|n| parse(&raw[..n])));
+                let name = String::from_utf8_lossy(raw).into_owned();
+                let file = file.ok_or_else(|| self.definite(end, format!("rotate event names binlog file `{name}`, which does not end in .<number>")))?;
                 m::source_file(file.index());
                 self.file = Some(file);
                 Ok(None)

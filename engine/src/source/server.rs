@@ -118,7 +118,7 @@ impl Server {
             });
         }
         let collations: Vec<(u16, String)> = conn
-            .query("SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS")
+            .query("SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID IS NOT NULL AND CHARACTER_SET_NAME IS NOT NULL")
             .await
             .map_err(SourceError::from_mysql)?;
         let collations = Arc::new(Collations::new(collations));
