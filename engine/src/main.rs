@@ -88,7 +88,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(path: &PathBuf) -> Option<Config> {
+fn load(path: &std::path::Path) -> Option<Config> {
     match Config::load(path) {
         Ok(c) => Some(c),
         Err(errs) => {

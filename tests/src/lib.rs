@@ -29,7 +29,9 @@ pub struct Env {
 }
 
 fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the end-to-end tests through scripts/test"))
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the end-to-end tests through scripts/test")
+    })
 }
 
 /// The environment `scripts/test` prepared.
@@ -46,24 +48,34 @@ pub fn env() -> Env {
 /// A connection to `url`, optionally in `db`.
 pub async fn connect(url: &str) -> Conn {
     let opts = Opts::from_url(url).expect("test URL");
-    Conn::new(opts).await.unwrap_or_else(|e| panic!("connect {url}: {e}"))
+    Conn::new(opts)
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"))
 }
 
 /// Run statements separated by `;\n` lines.
 pub async fn exec(conn: &mut Conn, sql: &str) {
     for stmt in sql.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
-        conn.query_drop(stmt).await.unwrap_or_else(|e| panic!("{stmt}: {e}"));
+        conn.query_drop(stmt)
+            .await
+            .unwrap_or_else(|e| panic!("{stmt}: {e}"));
     }
 }
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A scratch folder for one test under target/e2e.
 pub fn scratch(test: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e").join(test);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/e2e")
+        .join(test);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -75,7 +87,8 @@ pub fn plugin_dir(env: &Env, dir: &Path, names: &[&str]) -> PathBuf {
     std::fs::create_dir_all(&out).unwrap();
     for n in names {
         let from = env.plugins.join(format!("{n}.wasm"));
-        std::fs::copy(&from, out.join(format!("{n}.wasm"))).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+        std::fs::copy(&from, out.join(format!("{n}.wasm")))
+            .unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
     }
     out
 }
@@ -92,7 +105,11 @@ impl Sluice {
     /// file in `dir` (appended, so restarts keep one log).
     pub fn start(env: &Env, dir: &Path, metrics_port: u16) -> Sluice {
         let log = dir.join("sluice.log");
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let child = Command::new(&env.bin)
             .args(["run", "--config"])
             .arg(dir.join("sluice.toml"))
@@ -101,7 +118,11 @@ impl Sluice {
             .stderr(file)
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", env.bin.display()));
-        Sluice { child: Some(child), log, metrics_port }
+        Sluice {
+            child: Some(child),
+            log,
+            metrics_port,
+        }
     }
 
     fn pid(&self) -> i32 {
@@ -119,8 +140,11 @@ impl Sluice {
     /// SIGTERM, then wait for the exit status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let pid = self.pid();
-        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-        self.wait(Duration::from_secs(20)).expect("sluice exits within 20 s of SIGTERM")
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        self.wait(Duration::from_secs(20))
+            .expect("sluice exits within 20 s of SIGTERM")
     }
 
     /// Wait for the process to exit on its own.
@@ -147,8 +171,10 @@ impl Sluice {
     /// `GET /metrics` as text.
     pub fn metrics(&self) -> String {
         use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.metrics_port)).expect("metrics listener");
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.metrics_port))
+            .expect("metrics listener");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         out
@@ -188,7 +214,10 @@ pub fn metric(text: &str, prefix: &str) -> Option<f64> {
 
 /// Rows of a query as strings, for exact comparisons.
 pub async fn rows(conn: &mut Conn, sql: &str) -> Vec<Vec<Option<String>>> {
-    let rows: Vec<mysql_async::Row> = conn.query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let rows: Vec<mysql_async::Row> = conn
+        .query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     rows.into_iter()
         .map(|r| {
             (0..r.len())

@@ -28,13 +28,25 @@ filters = ["missing_plugin"]
     )
     .unwrap();
     for cmd in ["check", "run"] {
-        let out = Command::new(&env.bin).args([cmd, "--config"]).arg(&path).output().unwrap();
+        let out = Command::new(&env.bin)
+            .args([cmd, "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         let file = path.display().to_string();
         assert!(err.contains("3 problem(s)"), "{err}");
-        assert!(err.contains(&format!("{file}:3: `source.server_idd`: unknown key")), "{err}");
-        assert!(err.contains(&format!("{file}:12: `pipelines[0].target`: unknown target `nope`")), "{err}");
+        assert!(
+            err.contains(&format!("{file}:3: `source.server_idd`: unknown key")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "{file}:12: `pipelines[0].target`: unknown target `nope`"
+            )),
+            "{err}"
+        );
         assert!(err.contains(&format!("{file}:13: `pipelines[0].filters[0]`: plugin `missing_plugin` is named but there is no [plugins] dir")), "{err}");
     }
 }
@@ -70,7 +82,11 @@ target = "t"
     )
     .unwrap();
     for cmd in ["check", "run"] {
-        let out = Command::new(&env.bin).args([cmd, "--config"]).arg(&path).output().unwrap();
+        let out = Command::new(&env.bin)
+            .args([cmd, "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{cmd} must fail");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("binlog_format is MIXED"), "{cmd}: {err}");

@@ -36,7 +36,11 @@ async fn resumes_after_sigkill_without_loss_or_duplicates() {
     .await;
     let start = source_position(&mut src).await;
     let values: Vec<String> = (0..KEYS).map(|k| format!("({k}, 0)")).collect();
-    exec(&mut src, &format!("INSERT INTO cr_src.counter VALUES {}", values.join(","))).await;
+    exec(
+        &mut src,
+        &format!("INSERT INTO cr_src.counter VALUES {}", values.join(",")),
+    )
+    .await;
 
     let port = free_port();
     std::fs::write(
@@ -71,22 +75,34 @@ target = "dst"
     let generator = tokio::spawn(async move {
         let mut c = connect(&src_url).await;
         for i in 0..TXNS {
-            c.exec_drop("UPDATE cr_src.counter SET n = n + 1 WHERE id = ?", (i % KEYS,)).await.unwrap();
+            c.exec_drop(
+                "UPDATE cr_src.counter SET n = n + 1 WHERE id = ?",
+                (i % KEYS,),
+            )
+            .await
+            .unwrap();
         }
     });
 
     let applied = |url: String| async move {
         let mut t = connect(&url).await;
-        let sum: Option<u64> = t.query_first("SELECT CAST(COALESCE(SUM(n), 0) AS UNSIGNED) FROM cr_dst.counter").await.unwrap();
+        let sum: Option<u64> = t
+            .query_first("SELECT CAST(COALESCE(SUM(n), 0) AS UNSIGNED) FROM cr_dst.counter")
+            .await
+            .unwrap();
         sum.unwrap_or(0)
     };
 
     let mut sluice = Sluice::start(&env, &dir, port);
     for threshold in [1_500u64, 5_000] {
-        wait_for(Duration::from_secs(120), &format!("{threshold} applied updates"), || {
-            let f = applied(env.target.clone());
-            async move { f.await >= threshold }
-        })
+        wait_for(
+            Duration::from_secs(120),
+            &format!("{threshold} applied updates"),
+            || {
+                let f = applied(env.target.clone());
+                async move { f.await >= threshold }
+            },
+        )
         .await;
         sluice.kill();
         sluice = Sluice::start(&env, &dir, port);
@@ -102,8 +118,16 @@ target = "dst"
     let source_rows = rows(&mut src, "SELECT id, n FROM cr_src.counter ORDER BY id").await;
     let target_rows = rows(&mut tgt, "SELECT id, n FROM cr_dst.counter ORDER BY id").await;
     assert_eq!(source_rows, target_rows, "target equals source");
-    let writes: u64 = tgt.query_first("SELECT COUNT(*) FROM cr_dst.applied").await.unwrap().unwrap();
-    assert_eq!(writes, KEYS + TXNS, "every source row change written exactly once");
+    let writes: u64 = tgt
+        .query_first("SELECT COUNT(*) FROM cr_dst.applied")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        writes,
+        KEYS + TXNS,
+        "every source row change written exactly once"
+    );
     let dups: Vec<(i64, i64, i64)> = tgt
         .query("SELECT k, n, COUNT(*) FROM cr_dst.applied GROUP BY k, n HAVING COUNT(*) > 1")
         .await

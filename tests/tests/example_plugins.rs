@@ -80,8 +80,18 @@ target_table = "{{table}}"
     exec(&mut src, CHANGES).await;
 
     let expected_products = vec![
-        vec![Some("3".into()), Some("gear".into()), Some("active".into()), Some("9.99".into())],
-        vec![Some("10".into()), Some("nut".into()), Some("active".into()), Some("0.15".into())],
+        vec![
+            Some("3".into()),
+            Some("gear".into()),
+            Some("active".into()),
+            Some("9.99".into()),
+        ],
+        vec![
+            Some("10".into()),
+            Some("nut".into()),
+            Some("active".into()),
+            Some("0.15".into()),
+        ],
     ];
     let expected_categories = vec![
         vec![Some("3".into()), Some("tools".into())],
@@ -92,8 +102,18 @@ target_table = "{{table}}"
         let (p, c) = (expected_products.clone(), expected_categories.clone());
         async move {
             let mut t = connect(&url).await;
-            rows(&mut t, "SELECT id, product_name, status, price FROM ep_orders.product ORDER BY id").await == p
-                && rows(&mut t, "SELECT id, product_name FROM ep_orders.category ORDER BY id").await == c
+            rows(
+                &mut t,
+                "SELECT id, product_name, status, price FROM ep_orders.product ORDER BY id",
+            )
+            .await
+                == p
+                && rows(
+                    &mut t,
+                    "SELECT id, product_name FROM ep_orders.category ORDER BY id",
+                )
+                .await
+                    == c
         }
     })
     .await;
@@ -113,12 +133,24 @@ target_table = "{{table}}"
         assert!(text.contains(name), "metric {name} missing:\n{text}");
     }
     // 4 + 2 + 1 source insert rows to product/category/ignored.
-    let inserted = metric(&text, "sluice_source_rows_total{table=\"ep_product.product\",op=\"insert\"}").unwrap();
+    let inserted = metric(
+        &text,
+        "sluice_source_rows_total{table=\"ep_product.product\",op=\"insert\"}",
+    )
+    .unwrap();
     assert_eq!(inserted, 4.0);
     // Target writes: inserts 3 (bolt, nut, spring) + 2 categories + 1 category = 6 upserts.
-    let target_inserts = metric(&text, "sluice_target_rows_total{target=\"orders\",op=\"insert\"}").unwrap();
+    let target_inserts = metric(
+        &text,
+        "sluice_target_rows_total{target=\"orders\",op=\"insert\"}",
+    )
+    .unwrap();
     assert_eq!(target_inserts, 6.0);
-    let dropped = metric(&text, "sluice_pipeline_rows_total{pipeline=\"products\",outcome=\"dropped\"}").unwrap();
+    let dropped = metric(
+        &text,
+        "sluice_pipeline_rows_total{pipeline=\"products\",outcome=\"dropped\"}",
+    )
+    .unwrap();
     assert_eq!(dropped, 1.0, "the discontinued gear insert is dropped");
 
     // A graceful stop exits 0 and leaves a checkpoint.

@@ -34,7 +34,9 @@ target = "a"
         tgt = env.target
     );
     if with_b {
-        c.push_str("\n[[pipelines]]\nname = \"b\"\nsource_tables = [\"mp_src.t\"]\ntarget = \"b\"\n");
+        c.push_str(
+            "\n[[pipelines]]\nname = \"b\"\nsource_tables = [\"mp_src.t\"]\ntarget = \"b\"\n",
+        );
     }
     c
 }
@@ -71,28 +73,47 @@ async fn a_new_pipeline_catches_up_while_the_old_one_applies_nothing_twice() {
     // Phase 1: only pipeline a.
     std::fs::write(dir.join("sluice.toml"), config(&env, &start, port, false)).unwrap();
     for i in 1..=50 {
-        src.exec_drop("INSERT INTO mp_src.t VALUES (?, ?)", (i, i)).await.unwrap();
+        src.exec_drop("INSERT INTO mp_src.t VALUES (?, ?)", (i, i))
+            .await
+            .unwrap();
     }
     let mut sluice = Sluice::start(&env, &dir, port);
-    wait_for(Duration::from_secs(30), "pipeline a to apply 50 rows", || async {
-        count(&env.target, "SELECT COUNT(*) FROM mp_a.t").await == 50
-    })
+    wait_for(
+        Duration::from_secs(30),
+        "pipeline a to apply 50 rows",
+        || async { count(&env.target, "SELECT COUNT(*) FROM mp_a.t").await == 50 },
+    )
     .await;
     assert!(sluice.stop().success(), "{}", sluice.log_text());
 
     // Phase 2: a resumes from its checkpoint, b starts at the beginning.
     std::fs::write(dir.join("sluice.toml"), config(&env, &start, port, true)).unwrap();
     for i in 51..=100 {
-        src.exec_drop("INSERT INTO mp_src.t VALUES (?, ?)", (i, i)).await.unwrap();
+        src.exec_drop("INSERT INTO mp_src.t VALUES (?, ?)", (i, i))
+            .await
+            .unwrap();
     }
     let mut sluice = Sluice::start(&env, &dir, port);
-    wait_for(Duration::from_secs(30), "both pipelines to hold 100 rows", || async {
-        count(&env.target, "SELECT COUNT(*) FROM mp_a.t").await == 100 && count(&env.target, "SELECT COUNT(*) FROM mp_b.t").await == 100
-    })
+    wait_for(
+        Duration::from_secs(30),
+        "both pipelines to hold 100 rows",
+        || async {
+            count(&env.target, "SELECT COUNT(*) FROM mp_a.t").await == 100
+                && count(&env.target, "SELECT COUNT(*) FROM mp_b.t").await == 100
+        },
+    )
     .await;
     assert!(sluice.stop().success(), "{}", sluice.log_text());
-    assert_eq!(count(&env.target, "SELECT COUNT(*) FROM mp_a.applied").await, 100, "a applied nothing twice");
-    assert_eq!(count(&env.target, "SELECT COUNT(*) FROM mp_b.applied").await, 100, "b got everything once");
+    assert_eq!(
+        count(&env.target, "SELECT COUNT(*) FROM mp_a.applied").await,
+        100,
+        "a applied nothing twice"
+    );
+    assert_eq!(
+        count(&env.target, "SELECT COUNT(*) FROM mp_b.applied").await,
+        100,
+        "b got everything once"
+    );
     exec(&mut src, "DROP DATABASE mp_src").await;
     exec(&mut tgt, "DROP DATABASE mp_a;\nDROP DATABASE mp_b").await;
 }

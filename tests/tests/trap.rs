@@ -70,26 +70,50 @@ target = "dst"
     )
     .await;
     let mut sluice = Sluice::start(&env, &dir, port);
-    let status = sluice.wait(Duration::from_secs(30)).expect("the engine stops when its only pipeline halts");
+    let status = sluice
+        .wait(Duration::from_secs(30))
+        .expect("the engine stops when its only pipeline halts");
     assert!(!status.success());
     let log = sluice.log_text();
     assert!(log.contains("trap_on_marker"), "names the plugin:\n{log}");
     assert!(log.contains("tr_src.item"), "names the table:\n{log}");
-    assert!(log.contains("found the marker row"), "carries the panic message:\n{log}");
-    let at = log.split("at binlog position ").nth(1).expect("names the position");
-    let at: String = at.chars().take_while(|c| !c.is_whitespace() && *c != ')').collect();
+    assert!(
+        log.contains("found the marker row"),
+        "carries the panic message:\n{log}"
+    );
+    let at = log
+        .split("at binlog position ")
+        .nth(1)
+        .expect("names the position");
+    let at: String = at
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ')')
+        .collect();
     let (file, pos) = at.rsplit_once(':').unwrap();
     let pos: u64 = pos.parse().unwrap();
 
     let applied = rows(&mut tgt, "SELECT id FROM tr_dst.item ORDER BY id").await;
-    assert_eq!(applied, vec![vec![Some("1".into())], vec![Some("2".into())], vec![Some("3".into())]]);
+    assert_eq!(
+        applied,
+        vec![
+            vec![Some("1".into())],
+            vec![Some("2".into())],
+            vec![Some("3".into())]
+        ]
+    );
     let cp: (String, u64) = tgt
-        .query_first("SELECT binlog_file, binlog_pos FROM tr_dst.sluice_checkpoint WHERE pipeline = 'items'")
+        .query_first(
+            "SELECT binlog_file, binlog_pos FROM tr_dst.sluice_checkpoint WHERE pipeline = 'items'",
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(cp.0, file);
-    assert!(cp.1 < pos, "checkpoint {} must stay before the failed change at {pos}", cp.1);
+    assert!(
+        cp.1 < pos,
+        "checkpoint {} must stay before the failed change at {pos}",
+        cp.1
+    );
 
     // The metrics counted it before the exit.
     assert!(log.contains("halted"), "{log}");

@@ -137,7 +137,11 @@ impl<T: Target> Pipeline<T> {
         }
         let mut routed = Vec::new();
         let tables = &self.tables;
-        let matched = txn.changes.iter().filter(|tc| tables.iter().any(|p| p.matches(&tc.schema.database, &tc.schema.table)));
+        let matched = txn.changes.iter().filter(|tc| {
+            tables
+                .iter()
+                .any(|p| p.matches(&tc.schema.database, &tc.schema.table))
+        });
         for tc in matched {
             let table = format!("{}.{}", tc.schema.database, tc.schema.table);
             let out = self.chain.run(&self.name, tc.clone()).map_err(|e| {

@@ -182,7 +182,11 @@ impl Instance {
                     "trap"
                 };
                 let mut msg = describe(&e);
-                if let Some(said) = self.live.as_mut().and_then(|l| l.store.data_mut().last_error.take()) {
+                if let Some(said) = self
+                    .live
+                    .as_mut()
+                    .and_then(|l| l.store.data_mut().last_error.take())
+                {
                     msg = format!("{msg}; the plugin logged: {said}");
                 }
                 return Err(self.fail(kind, msg));

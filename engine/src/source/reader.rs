@@ -318,7 +318,12 @@ impl BinlogReader {
         }
         if let Some(op) = op {
             // One rows event holds one op; counted per event, not per row.
-            m::source_rows(&decoder.schema.database, &decoder.schema.table, op, decoded as u64);
+            m::source_rows(
+                &decoder.schema.database,
+                &decoder.schema.table,
+                op,
+                decoded as u64,
+            );
         }
         Ok(())
     }

@@ -502,7 +502,11 @@ impl<'a> Decoder<'a> {
     }
 
     /// Decode exactly `expected` cells into `out` (cleared first).
-    pub fn read_all(mut self, expected: usize, out: &mut Vec<CellRef<'a>>) -> Result<(), DecodeError> {
+    pub fn read_all(
+        mut self,
+        expected: usize,
+        out: &mut Vec<CellRef<'a>>,
+    ) -> Result<(), DecodeError> {
         out.clear();
         out.reserve(expected);
         while let Some(cell) = self.next_cell()? {
@@ -532,16 +536,33 @@ mod tests {
             Value::Decimal("-12345678901234567890.1234567890".into()),
             Value::Text("héllo 🐟".into()),
             Value::Bytes(vec![0, 0xff, 0, 0]),
-            Value::Date(Date { year: 0, month: 0, day: 0 }),
-            Value::Time(Time { negative: true, hours: 838, minutes: 59, seconds: 59, micros: 0 }),
+            Value::Date(Date {
+                year: 0,
+                month: 0,
+                day: 0,
+            }),
+            Value::Time(Time {
+                negative: true,
+                hours: 838,
+                minutes: 59,
+                seconds: 59,
+                micros: 0,
+            }),
             Value::DateTime(DateTime {
-                date: Date { year: 9999, month: 12, day: 31 },
+                date: Date {
+                    year: 9999,
+                    month: 12,
+                    day: 31,
+                },
                 hour: 23,
                 minute: 59,
                 second: 59,
                 micros: 999_999,
             }),
-            Value::Timestamp(Timestamp { seconds: 2_147_483_647, micros: 1 }),
+            Value::Timestamp(Timestamp {
+                seconds: 2_147_483_647,
+                micros: 1,
+            }),
             Value::Json("{\"a\":[1,2]}".into()),
         ]
     }
@@ -555,7 +576,10 @@ mod tests {
         }
         let bytes = enc.finish();
         let mut cells = Vec::new();
-        Decoder::new(&bytes).unwrap().read_all(values.len(), &mut cells).unwrap();
+        Decoder::new(&bytes)
+            .unwrap()
+            .read_all(values.len(), &mut cells)
+            .unwrap();
         let back: Vec<Value> = cells.iter().map(CellRef::to_value).collect();
         assert_eq!(back, values);
     }
@@ -564,20 +588,48 @@ mod tests {
     fn a_wrong_version_a_bad_tag_and_a_short_buffer_are_refused() {
         assert_eq!(Decoder::new(&[2]).unwrap_err(), DecodeError::Version(2));
         let mut d = Decoder::new(&[VERSION, 99]).unwrap();
-        assert_eq!(d.next_cell().unwrap_err(), DecodeError::Tag { tag: 99, offset: 1 });
+        assert_eq!(
+            d.next_cell().unwrap_err(),
+            DecodeError::Tag { tag: 99, offset: 1 }
+        );
         let mut d = Decoder::new(&[VERSION, INT, 1, 2]).unwrap();
-        assert_eq!(d.next_cell().unwrap_err(), DecodeError::Truncated { offset: 1 });
+        assert_eq!(
+            d.next_cell().unwrap_err(),
+            DecodeError::Truncated { offset: 1 }
+        );
         let mut out = Vec::new();
-        let err = Decoder::new(&[VERSION, NULL]).unwrap().read_all(2, &mut out).unwrap_err();
-        assert_eq!(err, DecodeError::Count { expected: 2, found: 1 });
+        let err = Decoder::new(&[VERSION, NULL])
+            .unwrap()
+            .read_all(2, &mut out)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            DecodeError::Count {
+                expected: 2,
+                found: 1
+            }
+        );
     }
 
     #[test]
     fn timestamps_convert_to_utc_calendar_time() {
-        let t = Timestamp { seconds: 951_782_400, micros: 5 }; // 2000-02-29
+        let t = Timestamp {
+            seconds: 951_782_400,
+            micros: 5,
+        }; // 2000-02-29
         assert_eq!(t.to_string(), "2000-02-29 00:00:00.000005");
-        let t = Timestamp { seconds: 2_147_483_647, micros: 0 };
+        let t = Timestamp {
+            seconds: 2_147_483_647,
+            micros: 0,
+        };
         assert_eq!(t.to_string(), "2038-01-19 03:14:07.000000");
-        assert_eq!(Timestamp { seconds: 0, micros: 0 }.to_string(), "0000-00-00 00:00:00.000000");
+        assert_eq!(
+            Timestamp {
+                seconds: 0,
+                micros: 0
+            }
+            .to_string(),
+            "0000-00-00 00:00:00.000000"
+        );
     }
 }

@@ -22,7 +22,9 @@ const WIT: &str = include_str!("../../../wit/sluice.wit");
 #[proc_macro_attribute]
 pub fn filter(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func = parse_macro_input!(item as ItemFn);
-    expand(attr.into(), func, World::Filter).unwrap_or_else(syn::Error::into_compile_error).into()
+    expand(attr.into(), func, World::Filter)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
 /// A mapper: `fn name(row: &mut sluice::RowMut)`; edit the row through it.
@@ -31,7 +33,9 @@ pub fn filter(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn mapper(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func = parse_macro_input!(item as ItemFn);
-    expand(attr.into(), func, World::Mapper).unwrap_or_else(syn::Error::into_compile_error).into()
+    expand(attr.into(), func, World::Mapper)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -61,10 +65,16 @@ fn check_signature(func: &ItemFn, world: World) -> syn::Result<()> {
         World::Mapper => ("`row: &mut sluice::RowMut`", "no return value"),
     };
     if sig.inputs.len() != 1 {
-        return Err(syn::Error::new_spanned(&sig.inputs, format!("a {} takes exactly one argument, {want_arg}", name(world))));
+        return Err(syn::Error::new_spanned(
+            &sig.inputs,
+            format!("a {} takes exactly one argument, {want_arg}", name(world)),
+        ));
     }
     if let Some(FnArg::Receiver(r)) = sig.inputs.first() {
-        return Err(syn::Error::new_spanned(r, format!("a {} is a free function taking {want_arg}", name(world))));
+        return Err(syn::Error::new_spanned(
+            r,
+            format!("a {} is a free function taking {want_arg}", name(world)),
+        ));
     }
     if let Some(FnArg::Typed(t)) = sig.inputs.first() {
         let ok = match (&*t.ty, world) {
@@ -73,19 +83,30 @@ fn check_signature(func: &ItemFn, world: World) -> syn::Result<()> {
             _ => false,
         };
         if !ok {
-            return Err(syn::Error::new_spanned(&t.ty, format!("expected {want_arg}")));
+            return Err(syn::Error::new_spanned(
+                &t.ty,
+                format!("expected {want_arg}"),
+            ));
         }
     }
     let ret_ok = match (&sig.output, world) {
-        (ReturnType::Type(_, ty), World::Filter) => matches!(&**ty, Type::Path(p) if p.path.is_ident("bool")),
+        (ReturnType::Type(_, ty), World::Filter) => {
+            matches!(&**ty, Type::Path(p) if p.path.is_ident("bool"))
+        }
         (ReturnType::Default, World::Mapper) => true,
         _ => false,
     };
     if !ret_ok {
-        return Err(syn::Error::new_spanned(&sig.output, format!("a {} returns {want_ret}", name(world))));
+        return Err(syn::Error::new_spanned(
+            &sig.output,
+            format!("a {} returns {want_ret}", name(world)),
+        ));
     }
     if sig.asyncness.is_some() || !sig.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(&sig.ident, "plugins are plain, non-generic, non-async functions"));
+        return Err(syn::Error::new_spanned(
+            &sig.ident,
+            "plugins are plain, non-generic, non-async functions",
+        ));
     }
     Ok(())
 }

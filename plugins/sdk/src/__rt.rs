@@ -8,6 +8,9 @@ use crate::{BatchAccess, Edit, Level, Row, RowMut, Rows};
 /// The host's `log` import, as the generated bindings expose it.
 pub type LogFn = fn(Level, &str);
 
+/// An author's `init = function`.
+pub type InitFn = fn(&str) -> Result<(), String>;
+
 static LOG: OnceLock<LogFn> = OnceLock::new();
 static CONFIG: OnceLock<String> = OnceLock::new();
 
@@ -24,7 +27,7 @@ pub fn config() -> &'static str {
 /// The exported `init`: remember the logger and config, route panic
 /// messages to the host log (a panic in a wasm32-unknown-unknown guest
 /// otherwise traps without a word), then run the author's init if any.
-pub fn init(config: &str, logger: LogFn, user: Option<fn(&str) -> Result<(), String>>) -> Result<(), String> {
+pub fn init(config: &str, logger: LogFn, user: Option<InitFn>) -> Result<(), String> {
     let _ = LOG.set(logger);
     let _ = CONFIG.set(config.to_owned());
     std::panic::set_hook(Box::new(|info| {

@@ -31,9 +31,9 @@
 //! per-row calls are turned into a short list of edits that the host applies
 //! natively.
 
-mod rows;
 #[doc(hidden)]
 pub mod __rt;
+mod rows;
 
 pub use rows::{Row, RowMut, Rows};
 pub use sluice_cell::{CellRef, Date, DateTime, Time, Timestamp, Value};
@@ -90,11 +90,29 @@ pub trait BatchAccess {
 #[doc(hidden)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Edit {
-    SetCells { column: u32, image: Image, cells: Vec<u8> },
-    RenameColumn { column: u32, name: String },
+    SetCells {
+        column: u32,
+        image: Image,
+        cells: Vec<u8>,
+    },
+    RenameColumn {
+        column: u32,
+        name: String,
+    },
     DropColumn(u32),
-    AddColumn { name: String, before: Vec<u8>, after: Vec<u8> },
+    AddColumn {
+        name: String,
+        before: Vec<u8>,
+        after: Vec<u8>,
+    },
     DropRow(u32),
-    EmitRow { table: String, op: Op, columns: Vec<String>, key: Vec<String>, before: Vec<u8>, after: Vec<u8> },
+    EmitRow {
+        table: String,
+        op: Op,
+        columns: Vec<String>,
+        key: Vec<String>,
+        before: Vec<u8>,
+        after: Vec<u8>,
+    },
     SetTargetTable(String),
 }

@@ -29,7 +29,12 @@ impl Column {
             },
             Err(e) => panic!("host sent a column this SDK cannot read: {e}"),
         }
-        assert_eq!(offsets.len(), rows, "host sent {} cells for {rows} rows", offsets.len());
+        assert_eq!(
+            offsets.len(),
+            rows,
+            "host sent {} cells for {rows} rows",
+            offsets.len()
+        );
         Column { bytes, offsets }
     }
 
@@ -63,7 +68,13 @@ impl<'a> Rows<'a> {
         let columns = batch.fetch_columns();
         let ops = batch.fetch_ops();
         let data = (0..columns.len() * 2).map(|_| OnceCell::new()).collect();
-        Rows { batch, columns, ops, data, lookups: RefCell::new(Vec::new()) }
+        Rows {
+            batch,
+            columns,
+            ops,
+            data,
+            lookups: RefCell::new(Vec::new()),
+        }
     }
 
     /// Number of rows.
@@ -84,11 +95,24 @@ impl<'a> Rows<'a> {
     /// batch and call site; afterwards a pointer match plus one memcmp.
     pub fn index(&self, name: &str) -> Option<u32> {
         let ptr = name.as_ptr() as usize;
-        if let Some(l) = self.lookups.borrow().iter().find(|l| l.ptr == ptr && l.name == name) {
+        if let Some(l) = self
+            .lookups
+            .borrow()
+            .iter()
+            .find(|l| l.ptr == ptr && l.name == name)
+        {
             return l.index;
         }
-        let index = self.columns.iter().position(|c| c == name).map(|i| i as u32);
-        self.lookups.borrow_mut().push(Lookup { ptr, name: name.to_owned(), index });
+        let index = self
+            .columns
+            .iter()
+            .position(|c| c == name)
+            .map(|i| i as u32);
+        self.lookups.borrow_mut().push(Lookup {
+            ptr,
+            name: name.to_owned(),
+            index,
+        });
         index
     }
 
@@ -122,7 +146,11 @@ impl<'r, 'a> Row<'r, 'a> {
     /// The image the row has now: after for inserts and updates, before
     /// for deletes.
     pub fn current_image(&self) -> Image {
-        if self.op() == Op::Delete { Image::Before } else { Image::After }
+        if self.op() == Op::Delete {
+            Image::Before
+        } else {
+            Image::After
+        }
     }
 
     /// A cell of the current image; `None` when the table has no such column.
@@ -189,30 +217,36 @@ impl<'r, 'a> std::ops::Deref for RowMut<'r, 'a> {
 
 impl<'r, 'a> RowMut<'r, 'a> {
     pub(crate) fn new(rows: &'r Rows<'a>, index: usize, log: &'r mut EditLog) -> Self {
-        RowMut { row: Row::new(rows, index), log }
+        RowMut {
+            row: Row::new(rows, index),
+            log,
+        }
     }
 
     fn known(&self, name: &str, what: &str) -> u32 {
-        self.row.rows.index(name).unwrap_or_else(|| panic!("{what}: the table has no column `{name}`"))
+        self.row
+            .rows
+            .index(name)
+            .unwrap_or_else(|| panic!("{what}: the table has no column `{name}`"))
     }
 
     /// Drop a column from the batch (every row: columns belong to the table).
     /// Does nothing if the table has no such column.
     pub fn drop_column(&mut self, name: &str) {
-        if let Some(c) = self.row.rows.index(name) {
-            if !self.log.dropped.contains(&c) {
-                self.log.dropped.push(c);
-            }
+        if let Some(c) = self.row.rows.index(name)
+            && !self.log.dropped.contains(&c)
+        {
+            self.log.dropped.push(c);
         }
     }
 
     /// Rename a column of the batch. Does nothing if the table has no such
     /// column.
     pub fn rename_column(&mut self, from: &str, to: &str) {
-        if let Some(c) = self.row.rows.index(from) {
-            if !self.log.renamed.iter().any(|(rc, _)| *rc == c) {
-                self.log.renamed.push((c, to.to_owned()));
-            }
+        if let Some(c) = self.row.rows.index(from)
+            && !self.log.renamed.iter().any(|(rc, _)| *rc == c)
+        {
+            self.log.renamed.push((c, to.to_owned()));
         }
     }
 
@@ -221,7 +255,11 @@ impl<'r, 'a> RowMut<'r, 'a> {
     pub fn set(&mut self, name: &str, value: Value) {
         let c = self.known(name, "set");
         let after = self.row.current_image() == Image::After;
-        self.log.sets.entry((c, after)).or_default().push((self.row.index, value));
+        self.log
+            .sets
+            .entry((c, after))
+            .or_default()
+            .push((self.row.index, value));
     }
 
     /// Drop this row change.
@@ -258,9 +296,17 @@ impl EditLog {
                     None => enc.push(original.cell(r)),
                 }
             }
-            edits.push(Edit::SetCells { column, image, cells: enc.finish() });
+            edits.push(Edit::SetCells {
+                column,
+                image,
+                cells: enc.finish(),
+            });
         }
-        edits.extend(self.renamed.into_iter().map(|(column, name)| Edit::RenameColumn { column, name }));
+        edits.extend(
+            self.renamed
+                .into_iter()
+                .map(|(column, name)| Edit::RenameColumn { column, name }),
+        );
         edits.extend(self.dropped.into_iter().map(Edit::DropColumn));
         edits.extend(self.dropped_rows.into_iter().map(Edit::DropRow));
         edits.extend(self.target.map(Edit::SetTargetTable));
