@@ -19,20 +19,56 @@ const ROWS: usize = 1000;
 
 fn batch() -> TableChanges {
     let columns = [
-        "id", "sku", "name", "status", "cost_price", "price", "category_id", "weight_g", "created_at", "updated_at",
+        "id",
+        "sku",
+        "name",
+        "status",
+        "cost_price",
+        "price",
+        "category_id",
+        "weight_g",
+        "created_at",
+        "updated_at",
     ];
     let row = |i: usize, price: &str| -> Vec<Value> {
         vec![
             Value::Int(i as i64),
             Value::Text(format!("SKU-{i:08}")),
             Value::Text(format!("Product number {i}")),
-            Value::Text(if i % 10 == 0 { "discontinued" } else { "active" }.into()),
+            Value::Text(
+                if i % 10 == 0 {
+                    "discontinued"
+                } else {
+                    "active"
+                }
+                .into(),
+            ),
             Value::Decimal("12.34".into()),
             Value::Decimal(price.into()),
             Value::Int((i % 50) as i64),
             Value::Int(250),
-            Value::DateTime(DateTime { date: Date { year: 2024, month: 1, day: 2 }, hour: 3, minute: 4, second: 5, micros: 6 }),
-            Value::DateTime(DateTime { date: Date { year: 2024, month: 6, day: 7 }, hour: 8, minute: 9, second: 10, micros: 11 }),
+            Value::DateTime(DateTime {
+                date: Date {
+                    year: 2024,
+                    month: 1,
+                    day: 2,
+                },
+                hour: 3,
+                minute: 4,
+                second: 5,
+                micros: 6,
+            }),
+            Value::DateTime(DateTime {
+                date: Date {
+                    year: 2024,
+                    month: 6,
+                    day: 7,
+                },
+                hour: 8,
+                minute: 9,
+                second: 10,
+                micros: 11,
+            }),
         ]
     };
     TableChanges {
@@ -44,7 +80,11 @@ fn batch() -> TableChanges {
             target_table: None,
         }),
         rows: (0..ROWS)
-            .map(|i| RowChange { op: Op::Update, before: Some(row(i, "19.99")), after: Some(row(i, "21.99")) })
+            .map(|i| RowChange {
+                op: Op::Update,
+                before: Some(row(i, "19.99")),
+                after: Some(row(i, "21.99")),
+            })
             .collect(),
     }
 }
@@ -94,21 +134,45 @@ fn native_mapper(mut b: TableChanges) -> TableChanges {
 }
 
 fn main() -> anyhow::Result<()> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "target/plugins".into()));
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(300);
-    let runtime = Runtime::new(Limits { memory_bytes: 64 << 20, deadline: Duration::from_millis(1000) })?;
-    let wanted = BTreeMap::from([("active_only".to_string(), PluginKind::Filter), ("hide_cost".to_string(), PluginKind::Mapper)]);
-    let registry = Registry::load(runtime.clone(), &dir, &wanted, &BTreeMap::new()).map_err(|e| anyhow::anyhow!(e.join("; ")))?;
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "target/plugins".into()),
+    );
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(300);
+    let runtime = Runtime::new(Limits {
+        memory_bytes: 64 << 20,
+        deadline: Duration::from_millis(1000),
+    })?;
+    let wanted = BTreeMap::from([
+        ("active_only".to_string(), PluginKind::Filter),
+        ("hide_cost".to_string(), PluginKind::Mapper),
+    ]);
+    let registry = Registry::load(runtime.clone(), &dir, &wanted, &BTreeMap::new())
+        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
     let mut filter = Instance::new(runtime.clone(), registry.plugins["active_only"].clone());
     let mut mapper = Instance::new(runtime, registry.plugins["hide_cost"].clone());
 
     let base = batch();
     // Check the plugins do what the native code does before timing them.
-    let (b, verdicts) = filter.filter(base.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    anyhow::ensure!(verdicts == native_filter(&b), "plugin and native filter disagree");
-    let (b, e) = mapper.map(base.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (b, verdicts) = filter
+        .filter(base.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    anyhow::ensure!(
+        verdicts == native_filter(&b),
+        "plugin and native filter disagree"
+    );
+    let (b, e) = mapper
+        .map(base.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mapped = edits::apply(b, e).map_err(|e| anyhow::anyhow!(e))?.batch;
-    anyhow::ensure!(mapped == native_mapper(base.clone()), "plugin and native mapper disagree");
+    anyhow::ensure!(
+        mapped == native_mapper(base.clone()),
+        "plugin and native mapper disagree"
+    );
 
     let mut held = Some(base.clone());
     let wasm_filter = time(rounds, || {
@@ -135,11 +199,19 @@ fn main() -> anyhow::Result<()> {
         std::hint::black_box(native_mapper(base.clone()));
     }) - clone_ns;
 
-    println!("Plugin ABI, batches of {ROWS} update rows x 10 columns, median of {rounds} rounds (ns per row)\n");
+    println!(
+        "Plugin ABI, batches of {ROWS} update rows x 10 columns, median of {rounds} rounds (ns per row)\n"
+    );
     println!("| plugin | through the SDK (wasm) | native Rust | ratio |");
     println!("|---|---|---|---|");
-    println!("| active_only (filter) | {wasm_filter:.0} | {native_filter_ns:.0} | {:.0}x |", wasm_filter / native_filter_ns.max(0.01));
+    println!(
+        "| active_only (filter) | {wasm_filter:.0} | {native_filter_ns:.0} | {:.0}x |",
+        wasm_filter / native_filter_ns.max(0.01)
+    );
     println!("| hide_cost (mapper): call, edits returned | {wasm_map_call:.0} | - | - |");
-    println!("| hide_cost (mapper): call + host applies edits | {wasm_map_total:.0} | {native_map:.0} | {:.1}x |", wasm_map_total / native_map.max(0.01));
+    println!(
+        "| hide_cost (mapper): call + host applies edits | {wasm_map_total:.0} | {native_map:.0} | {:.1}x |",
+        wasm_map_total / native_map.max(0.01)
+    );
     Ok(())
 }

@@ -810,7 +810,11 @@ target = "t"
                 seen += 1;
             }
         }
-        assert!(seen >= 1, "no example configs found in {}", examples.display());
+        assert!(
+            seen >= 1,
+            "no example configs found in {}",
+            examples.display()
+        );
     }
 
     #[test]

@@ -241,3 +241,36 @@ pub async fn source_position(conn: &mut Conn) -> String {
         .unwrap();
     format!("{}:{}", row.0, row.1)
 }
+
+/// The `[source]` and `[metrics]` sections of a test config.
+pub fn config_head(source: &str, server_id: u32, start: &str, metrics_port: u16) -> String {
+    format!(
+        "[source]\nurl = \"{source}\"\nserver_id = {server_id}\nstart = \"{start}\"\n\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n"
+    )
+}
+
+/// A `[targets.NAME]` section for a database on the test target server.
+pub fn mysql_target(env: &Env, name: &str, db: &str) -> String {
+    format!(
+        "\n[targets.{name}]\nkind = \"mysql\"\nurl = \"{}/{db}\"\n",
+        env.target
+    )
+}
+
+/// Write `dir/sluice.toml`.
+pub fn write_config(dir: &Path, text: &str) {
+    std::fs::write(dir.join("sluice.toml"), text).unwrap();
+}
+
+/// Drop and create database `db`, then run `ddl` in it (statements
+/// separated by `;` and a newline, `{db}` standing for the database).
+pub async fn recreate(conn: &mut Conn, db: &str, ddl: &str) {
+    exec(
+        conn,
+        &format!(
+            "DROP DATABASE IF EXISTS {db};\nCREATE DATABASE {db};\n{}",
+            ddl.replace("{db}", db)
+        ),
+    )
+    .await;
+}

@@ -56,31 +56,10 @@ fn a_source_without_row_format_is_refused_naming_the_variable() {
     let env = env();
     let dir = scratch("not_row");
     let path = dir.join("sluice.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"[source]
-url = "{plain}"
-server_id = 5104
-
-[metrics]
-listen = "127.0.0.1:{port}"
-
-[targets.t]
-kind = "mysql"
-url = "{tgt}/mysql"
-
-[[pipelines]]
-name = "p"
-source_tables = ["a.b"]
-target = "t"
-"#,
-            plain = env.plain,
-            tgt = env.target,
-            port = free_port()
-        ),
-    )
-    .unwrap();
+    let config = config_head(&env.plain, 5104, "current", free_port())
+        + &mysql_target(&env, "t", "mysql")
+        + "\n[[pipelines]]\nname = \"p\"\nsource_tables = [\"a.b\"]\ntarget = \"t\"\n";
+    std::fs::write(&path, config).unwrap();
     for cmd in ["check", "run"] {
         let out = Command::new(&env.bin)
             .args([cmd, "--config"])

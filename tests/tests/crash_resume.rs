@@ -17,21 +17,19 @@ async fn resumes_after_sigkill_without_loss_or_duplicates() {
     let dir = scratch("crash_resume");
     let mut src = connect(&env.source).await;
     let mut tgt = connect(&env.target).await;
-    exec(
+    recreate(
         &mut src,
-        "DROP DATABASE IF EXISTS cr_src;
-        CREATE DATABASE cr_src;
-        CREATE TABLE cr_src.counter (id INT PRIMARY KEY, n INT NOT NULL)",
+        "cr_src",
+        "CREATE TABLE {db}.counter (id INT PRIMARY KEY, n INT NOT NULL)",
     )
     .await;
-    exec(
+    recreate(
         &mut tgt,
-        "DROP DATABASE IF EXISTS cr_dst;
-        CREATE DATABASE cr_dst;
-        CREATE TABLE cr_dst.counter (id INT PRIMARY KEY, n INT NOT NULL);
-        CREATE TABLE cr_dst.applied (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL, n INT NOT NULL);
-        CREATE TRIGGER cr_dst.counter_ai AFTER INSERT ON cr_dst.counter FOR EACH ROW INSERT INTO cr_dst.applied (k, n) VALUES (NEW.id, NEW.n);
-        CREATE TRIGGER cr_dst.counter_au AFTER UPDATE ON cr_dst.counter FOR EACH ROW INSERT INTO cr_dst.applied (k, n) VALUES (NEW.id, NEW.n)",
+        "cr_dst",
+        "CREATE TABLE {db}.counter (id INT PRIMARY KEY, n INT NOT NULL);
+        CREATE TABLE {db}.applied (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL, n INT NOT NULL);
+        CREATE TRIGGER {db}.counter_ai AFTER INSERT ON {db}.counter FOR EACH ROW INSERT INTO {db}.applied (k, n) VALUES (NEW.id, NEW.n);
+        CREATE TRIGGER {db}.counter_au AFTER UPDATE ON {db}.counter FOR EACH ROW INSERT INTO {db}.applied (k, n) VALUES (NEW.id, NEW.n)",
     )
     .await;
     let start = source_position(&mut src).await;
@@ -43,32 +41,12 @@ async fn resumes_after_sigkill_without_loss_or_duplicates() {
     .await;
 
     let port = free_port();
-    std::fs::write(
-        dir.join("sluice.toml"),
-        format!(
-            r#"
-[source]
-url = "{src}"
-server_id = 5102
-start = "{start}"
-
-[metrics]
-listen = "127.0.0.1:{port}"
-
-[targets.dst]
-kind = "mysql"
-url = "{tgt}/cr_dst"
-
-[[pipelines]]
-name = "counter"
-source_tables = ["cr_src.counter"]
-target = "dst"
-"#,
-            src = env.source,
-            tgt = env.target,
-        ),
-    )
-    .unwrap();
+    write_config(
+        &dir,
+        &(config_head(&env.source, 5102, &start, port)
+            + &mysql_target(&env, "dst", "cr_dst")
+            + "\n[[pipelines]]\nname = \"counter\"\nsource_tables = [\"cr_src.counter\"]\ntarget = \"dst\"\n"),
+    );
 
     // The generator: one autocommit UPDATE per transaction.
     let src_url = env.source.clone();
@@ -114,6 +92,13 @@ target = "dst"
     })
     .await;
     assert!(sluice.stop().success(), "{}", sluice.log_text());
+    let log = sluice.log_text();
+    assert_eq!(
+        log.matches("pipeline ready pipeline=counter checkpoint=Some")
+            .count(),
+        2,
+        "both restarts resumed from a checkpoint:\n{log}"
+    );
 
     let source_rows = rows(&mut src, "SELECT id, n FROM cr_src.counter ORDER BY id").await;
     let target_rows = rows(&mut tgt, "SELECT id, n FROM cr_dst.counter ORDER BY id").await;

@@ -33,8 +33,9 @@ async fn every_cell_equals_the_source_after_a_gtid_start() {
     let dir = scratch("decoding");
     let mut src = connect(&env.source).await;
     let mut tgt = connect(&env.target).await;
-    exec(&mut src, &format!("DROP DATABASE IF EXISTS dc_src;\nCREATE DATABASE dc_src;\nSET SESSION sql_mode = '';\nCREATE TABLE dc_src.v {TABLE}")).await;
-    exec(&mut tgt, &format!("DROP DATABASE IF EXISTS dc_dst;\nCREATE DATABASE dc_dst;\nSET SESSION sql_mode = '';\nCREATE TABLE dc_dst.v {TABLE}")).await;
+    let table = format!("SET SESSION sql_mode = '';\nCREATE TABLE {{db}}.v {TABLE}");
+    recreate(&mut src, "dc_src", &table).await;
+    recreate(&mut tgt, "dc_dst", &table).await;
     let gtid: String = src
         .query_first("SELECT @@gtid_binlog_pos")
         .await
@@ -48,32 +49,12 @@ async fn every_cell_equals_the_source_after_a_gtid_start() {
         .to_owned();
     exec(&mut src, &format!("SET SESSION sql_mode = '';\n{ROWS};\nUPDATE dc_src.v SET m = -5, y = 0 WHERE id = 2;\nDELETE FROM dc_src.v WHERE id = 3;\nINSERT INTO dc_src.v (id, m) VALUES (4, -70000)")).await;
     let port = free_port();
-    std::fs::write(
-        dir.join("sluice.toml"),
-        format!(
-            r#"
-[source]
-url = "{src}"
-server_id = 5106
-start = "{gtid}"
-
-[metrics]
-listen = "127.0.0.1:{port}"
-
-[targets.dst]
-kind = "mysql"
-url = "{tgt}/dc_dst"
-
-[[pipelines]]
-name = "values"
-source_tables = ["dc_src.v"]
-target = "dst"
-"#,
-            src = env.source,
-            tgt = env.target,
-        ),
-    )
-    .unwrap();
+    write_config(
+        &dir,
+        &(config_head(&env.source, 5106, &gtid, port)
+            + &mysql_target(&env, "dst", "dc_dst")
+            + "\n[[pipelines]]\nname = \"values\"\nsource_tables = [\"dc_src.v\"]\ntarget = \"dst\"\n"),
+    );
     let mut sluice = Sluice::start(&env, &dir, port);
     wait_for(Duration::from_secs(30), "the 3 rows", || async {
         let mut t = connect(&env.target).await;

@@ -43,39 +43,21 @@ async fn example_plugins_shape_changes_on_two_tables_exactly() {
     let start = source_position(&mut src).await;
     let plugins = plugin_dir(&env, &dir, &["active_only", "hide_cost"]);
     let port = free_port();
-    std::fs::write(
-        dir.join("sluice.toml"),
-        format!(
-            r#"
-[source]
-url = "{src}"
-server_id = 5101
-start = "{start}"
-
-[plugins]
-dir = "{plugins}"
-
-[metrics]
-listen = "127.0.0.1:{port}"
-
-[targets.orders]
-kind = "mysql"
-url = "{tgt}/ep_orders"
-
+    write_config(
+        &dir,
+        &(config_head(&env.source, 5101, &start, port)
+            + &format!("\n[plugins]\ndir = \"{}\"\n", plugins.display())
+            + &mysql_target(&env, "orders", "ep_orders")
+            + r#"
 [[pipelines]]
 name = "products"
 source_tables = ["ep_product.product", "ep_product.category"]
 filters = ["active_only"]
 mappers = ["hide_cost"]
 target = "orders"
-target_table = "{{table}}"
-"#,
-            src = env.source,
-            tgt = env.target,
-            plugins = plugins.display()
-        ),
-    )
-    .unwrap();
+target_table = "{table}"
+"#),
+    );
     let mut sluice = Sluice::start(&env, &dir, port);
     exec(&mut src, CHANGES).await;
 

@@ -7,32 +7,10 @@ use mysql_async::prelude::Queryable;
 use sluice_e2e::*;
 
 fn config(env: &Env, start: &str, port: u16, with_b: bool) -> String {
-    let mut c = format!(
-        r#"
-[source]
-url = "{src}"
-server_id = 5105
-start = "{start}"
-
-[metrics]
-listen = "127.0.0.1:{port}"
-
-[targets.a]
-kind = "mysql"
-url = "{tgt}/mp_a"
-
-[targets.b]
-kind = "mysql"
-url = "{tgt}/mp_b"
-
-[[pipelines]]
-name = "a"
-source_tables = ["mp_src.*"]
-target = "a"
-"#,
-        src = env.source,
-        tgt = env.target
-    );
+    let mut c = config_head(&env.source, 5105, start, port)
+        + &mysql_target(env, "a", "mp_a")
+        + &mysql_target(env, "b", "mp_b");
+    c.push_str("\n[[pipelines]]\nname = \"a\"\nsource_tables = [\"mp_src.*\"]\ntarget = \"a\"\n");
     if with_b {
         c.push_str(
             "\n[[pipelines]]\nname = \"b\"\nsource_tables = [\"mp_src.t\"]\ntarget = \"b\"\n",
@@ -52,18 +30,20 @@ async fn a_new_pipeline_catches_up_while_the_old_one_applies_nothing_twice() {
     let dir = scratch("several_pipelines");
     let mut src = connect(&env.source).await;
     let mut tgt = connect(&env.target).await;
-    exec(&mut src, "DROP DATABASE IF EXISTS mp_src;\nCREATE DATABASE mp_src;\nCREATE TABLE mp_src.t (id INT PRIMARY KEY, v INT NOT NULL)").await;
+    recreate(
+        &mut src,
+        "mp_src",
+        "CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL)",
+    )
+    .await;
     for db in ["mp_a", "mp_b"] {
-        exec(
+        recreate(
             &mut tgt,
-            &format!(
-                "DROP DATABASE IF EXISTS {db};
-                CREATE DATABASE {db};
-                CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL);
-                CREATE TABLE {db}.applied (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL);
-                CREATE TRIGGER {db}.t_ai AFTER INSERT ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id);
-                CREATE TRIGGER {db}.t_au AFTER UPDATE ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id)"
-            ),
+            db,
+            "CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL);
+            CREATE TABLE {db}.applied (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL);
+            CREATE TRIGGER {db}.t_ai AFTER INSERT ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id);
+            CREATE TRIGGER {db}.t_au AFTER UPDATE ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id)",
         )
         .await;
     }
@@ -71,7 +51,7 @@ async fn a_new_pipeline_catches_up_while_the_old_one_applies_nothing_twice() {
     let port = free_port();
 
     // Phase 1: only pipeline a.
-    std::fs::write(dir.join("sluice.toml"), config(&env, &start, port, false)).unwrap();
+    write_config(&dir, &config(&env, &start, port, false));
     for i in 1..=50 {
         src.exec_drop("INSERT INTO mp_src.t VALUES (?, ?)", (i, i))
             .await
@@ -87,7 +67,7 @@ async fn a_new_pipeline_catches_up_while_the_old_one_applies_nothing_twice() {
     assert!(sluice.stop().success(), "{}", sluice.log_text());
 
     // Phase 2: a resumes from its checkpoint, b starts at the beginning.
-    std::fs::write(dir.join("sluice.toml"), config(&env, &start, port, true)).unwrap();
+    write_config(&dir, &config(&env, &start, port, true));
     for i in 51..=100 {
         src.exec_drop("INSERT INTO mp_src.t VALUES (?, ?)", (i, i))
             .await

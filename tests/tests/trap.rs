@@ -13,54 +13,19 @@ async fn trapping_plugin_halts_the_pipeline_before_the_change() {
     let dir = scratch("trap");
     let mut src = connect(&env.source).await;
     let mut tgt = connect(&env.target).await;
-    exec(
-        &mut src,
-        "DROP DATABASE IF EXISTS tr_src;
-        CREATE DATABASE tr_src;
-        CREATE TABLE tr_src.item (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL)",
-    )
-    .await;
-    exec(
-        &mut tgt,
-        "DROP DATABASE IF EXISTS tr_dst;
-        CREATE DATABASE tr_dst;
-        CREATE TABLE tr_dst.item (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL)",
-    )
-    .await;
+    let table = "CREATE TABLE {db}.item (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL)";
+    recreate(&mut src, "tr_src", table).await;
+    recreate(&mut tgt, "tr_dst", table).await;
     let start = source_position(&mut src).await;
     let plugins = plugin_dir(&env, &dir, &["trap_on_marker"]);
     let port = free_port();
-    std::fs::write(
-        dir.join("sluice.toml"),
-        format!(
-            r#"
-[source]
-url = "{src}"
-server_id = 5103
-start = "{start}"
-
-[plugins]
-dir = "{plugins}"
-
-[metrics]
-listen = "127.0.0.1:{port}"
-
-[targets.dst]
-kind = "mysql"
-url = "{tgt}/tr_dst"
-
-[[pipelines]]
-name = "items"
-source_tables = ["tr_src.item"]
-filters = ["trap_on_marker"]
-target = "dst"
-"#,
-            src = env.source,
-            tgt = env.target,
-            plugins = plugins.display()
-        ),
-    )
-    .unwrap();
+    write_config(
+        &dir,
+        &(config_head(&env.source, 5103, &start, port)
+            + &format!("\n[plugins]\ndir = \"{}\"\n", plugins.display())
+            + &mysql_target(&env, "dst", "tr_dst")
+            + "\n[[pipelines]]\nname = \"items\"\nsource_tables = [\"tr_src.item\"]\nfilters = [\"trap_on_marker\"]\ntarget = \"dst\"\n"),
+    );
     exec(
         &mut src,
         "INSERT INTO tr_src.item VALUES (1, 'a'), (2, 'b');

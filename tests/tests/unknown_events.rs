@@ -15,22 +15,20 @@ async fn a_compressed_event_stops_the_engine_naming_type_and_position() {
     let dir = scratch("unknown_events");
     let mut src = connect(&url).await;
     let mut tgt = connect(&env.target).await;
-    exec(&mut src, "DROP DATABASE IF EXISTS ue_src;\nCREATE DATABASE ue_src;\nCREATE TABLE ue_src.t (id INT PRIMARY KEY, body TEXT)").await;
-    exec(&mut tgt, "DROP DATABASE IF EXISTS ue_dst;\nCREATE DATABASE ue_dst;\nCREATE TABLE ue_dst.t (id INT PRIMARY KEY, body TEXT)").await;
+    let table = "CREATE TABLE {db}.t (id INT PRIMARY KEY, body TEXT)";
+    recreate(&mut src, "ue_src", table).await;
+    recreate(&mut tgt, "ue_dst", table).await;
     let start = source_position(&mut src).await;
     src.exec_drop("INSERT INTO ue_src.t VALUES (1, ?)", ("x".repeat(2000),))
         .await
         .unwrap();
     let port = free_port();
-    std::fs::write(
-        dir.join("sluice.toml"),
-        format!(
-            "[source]\nurl = \"{url}\"\nserver_id = 5107\nstart = \"{start}\"\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n\
-             [targets.dst]\nkind = \"mysql\"\nurl = \"{tgt}/ue_dst\"\n[[pipelines]]\nname = \"p\"\nsource_tables = [\"ue_src.t\"]\ntarget = \"dst\"\n",
-            tgt = env.target
-        ),
-    )
-    .unwrap();
+    write_config(
+        &dir,
+        &(config_head(&url, 5107, &start, port)
+            + &mysql_target(&env, "dst", "ue_dst")
+            + "\n[[pipelines]]\nname = \"p\"\nsource_tables = [\"ue_src.t\"]\ntarget = \"dst\"\n"),
+    );
     let mut sluice = Sluice::start(&env, &dir, port);
     let status = sluice
         .wait(Duration::from_secs(30))

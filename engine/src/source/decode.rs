@@ -139,36 +139,27 @@ impl TableDecoder {
             .collect::<Result<_, _>>()
             .map_err(|e| format!("table map of {database}.{table}: {e}"))?;
 
+        // Labels of every ENUM and every SET column, in column order.
         let mut enums = Vec::new();
         let mut sets = Vec::new();
         for field in tme.iter_optional_meta() {
-            match field.map_err(|e| format!("table map of {database}.{table}: {e}"))? {
-                OptionalMetadataField::EnumStrValue(v) => {
-                    for labels in v.iter_values() {
-                        let labels = labels.map_err(|e| e.to_string())?;
-                        enums.push(
-                            labels
-                                .values()
-                                .iter()
-                                .map(|l| l.value().into_owned())
-                                .collect::<Vec<_>>(),
-                        );
-                    }
-                }
-                OptionalMetadataField::SetStrValue(v) => {
-                    for labels in v.iter_values() {
-                        let labels = labels.map_err(|e| e.to_string())?;
-                        sets.push(
-                            labels
-                                .values()
-                                .iter()
-                                .map(|l| l.value().into_owned())
-                                .collect::<Vec<_>>(),
-                        );
-                    }
-                }
-                _ => {}
-            }
+            let field = field.map_err(|e| format!("table map of {database}.{table}: {e}"))?;
+            let (labels, out) = match &field {
+                OptionalMetadataField::EnumStrValue(v) => (
+                    v.iter_values()
+                        .map(|l| l.map(|l| names(l.values())))
+                        .collect::<Result<Vec<_>, _>>(),
+                    &mut enums,
+                ),
+                OptionalMetadataField::SetStrValue(v) => (
+                    v.iter_values()
+                        .map(|l| l.map(|l| names(l.values())))
+                        .collect::<Result<Vec<_>, _>>(),
+                    &mut sets,
+                ),
+                _ => continue,
+            };
+            out.extend(labels.map_err(|e| format!("table map of {database}.{table}: {e}"))?);
         }
         let mut enums = enums.into_iter();
         let mut sets = sets.into_iter();
@@ -308,6 +299,28 @@ impl TableDecoder {
                 })
             })
             .collect()
+    }
+}
+
+/// The label strings of one ENUM or SET column.
+fn names<T: Label>(values: &[T]) -> Vec<String> {
+    values.iter().map(Label::text).collect()
+}
+
+/// An ENUM or SET label from the table map.
+trait Label {
+    fn text(&self) -> String;
+}
+
+impl Label for mysql_async::binlog::events::EnumStrValue<'_> {
+    fn text(&self) -> String {
+        self.value().into_owned()
+    }
+}
+
+impl Label for mysql_async::binlog::events::SetStrValue<'_> {
+    fn text(&self) -> String {
+        self.value().into_owned()
     }
 }
 

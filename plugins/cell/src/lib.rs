@@ -184,6 +184,29 @@ impl CellRef<'_> {
     }
 }
 
+/// SQL-literal-like text, for messages: `NULL`, `42`, `'text'`, `0xCAFE`.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("NULL"),
+            Value::Int(v) => write!(f, "{v}"),
+            Value::UInt(v) => write!(f, "{v}"),
+            Value::Double(v) => write!(f, "{v}"),
+            Value::Float(v) => write!(f, "{v}"),
+            Value::Decimal(v) => f.write_str(v),
+            Value::Text(v) | Value::Json(v) => write!(f, "'{}'", v.replace('\'', "''")),
+            Value::Bytes(v) => {
+                f.write_str("0x")?;
+                v.iter().try_for_each(|b| write!(f, "{b:02X}"))
+            }
+            Value::Date(v) => write!(f, "'{v}'"),
+            Value::Time(v) => write!(f, "'{v}'"),
+            Value::DateTime(v) => write!(f, "'{v}'"),
+            Value::Timestamp(v) => write!(f, "'{v}'"),
+        }
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
@@ -609,6 +632,14 @@ mod tests {
                 found: 1
             }
         );
+    }
+
+    #[test]
+    fn values_print_like_sql_literals() {
+        assert_eq!(Value::Text("it's".into()).to_string(), "'it''s'");
+        assert_eq!(Value::Bytes(vec![0xca, 0xfe]).to_string(), "0xCAFE");
+        assert_eq!(Value::Null.to_string(), "NULL");
+        assert_eq!(Value::Int(-3).to_string(), "-3");
     }
 
     #[test]

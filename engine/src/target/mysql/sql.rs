@@ -67,28 +67,9 @@ pub fn param(v: &Value) -> My {
         Value::Decimal(s) | Value::Text(s) | Value::Json(s) => My::Bytes(s.as_bytes().to_vec()),
         Value::Bytes(b) => My::Bytes(b.clone()),
         Value::Date(d) => My::Date(d.year, d.month, d.day, 0, 0, 0, 0),
-        Value::DateTime(t) => My::Date(
-            t.date.year,
-            t.date.month,
-            t.date.day,
-            t.hour,
-            t.minute,
-            t.second,
-            t.micros,
-        ),
+        Value::DateTime(t) => datetime(t),
         Value::Timestamp(ts) if ts.seconds == 0 && ts.micros == 0 => My::Date(0, 0, 0, 0, 0, 0, 0),
-        Value::Timestamp(ts) => {
-            let t = ts.to_utc();
-            My::Date(
-                t.date.year,
-                t.date.month,
-                t.date.day,
-                t.hour,
-                t.minute,
-                t.second,
-                t.micros,
-            )
-        }
+        Value::Timestamp(ts) => datetime(&ts.to_utc()),
         Value::Time(t) => My::Time(
             t.negative,
             u32::from(t.hours / 24),
@@ -98,6 +79,18 @@ pub fn param(v: &Value) -> My {
             t.micros,
         ),
     }
+}
+
+fn datetime(t: &sluice_cell::DateTime) -> My {
+    My::Date(
+        t.date.year,
+        t.date.month,
+        t.date.day,
+        t.hour,
+        t.minute,
+        t.second,
+        t.micros,
+    )
 }
 
 /// Whether a target error can go away by retrying.

@@ -196,7 +196,7 @@ fn describe_row(r: &Routed, row: &RowChange) -> String {
 }
 
 fn short(v: &Value) -> String {
-    let s = format!("{v:?}");
+    let s = v.to_string();
     if s.len() > 60 {
         format!("{}…", &s[..s.floor_char_boundary(60)])
     } else {
