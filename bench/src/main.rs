@@ -36,7 +36,7 @@ fn batch() -> TableChanges {
             Value::Text(format!("SKU-{i:08}")),
             Value::Text(format!("Product number {i}")),
             Value::Text(
-                if i % 10 == 0 {
+                if i.is_multiple_of(10) {
                     "discontinued"
                 } else {
                     "active"
