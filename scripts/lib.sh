@@ -43,11 +43,19 @@ start_mariadb() {
     --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 \
     || { cat "$dir/install.log" >&2; return 1; }
   local port; port=$(free_port)
-  "$(mariadbd_bin)" --no-defaults --user="$(id -un)" --datadir="$dir/data" \
-    --port="$port" --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" \
-    --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
-    --innodb-buffer-pool-size=64M --innodb-log-file-size=64M --max-connections=200 \
-    --skip-name-resolve "$@" >/dev/null 2>&1 &
+  # Kept as a script so a test can restart the server with the same settings.
+  {
+    echo '#!/usr/bin/env bash'
+    printf 'exec %q' "$(mariadbd_bin)"
+    printf ' %q' --no-defaults --user="$(id -un)" --datadir="$dir/data" \
+      --port="$port" --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" \
+      --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
+      --innodb-buffer-pool-size=64M --innodb-log-file-size=64M --max-connections=200 \
+      --skip-name-resolve "$@"
+    echo
+  } >"$dir/start.sh"
+  chmod +x "$dir/start.sh"
+  "$dir/start.sh" >/dev/null 2>&1 &
   echo $! >"$dir/launcher.pid"
   echo "$port" >"$dir/port"
   for _ in $(seq 1 300); do

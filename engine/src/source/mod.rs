@@ -119,15 +119,27 @@ pub async fn run(
     let mut outputs = outputs;
     let mut backoff = Duration::from_millis(100);
     let read_timeout = Duration::from_secs(config.heartbeat_secs * 3);
+    // Set while the source is unreachable: connection failures are logged
+    // once per outage, not once per retry.
+    let mut down_since: Option<std::time::Instant> = None;
     loop {
+        let open = tokio::time::timeout(
+            server::CONNECT_TIMEOUT,
+            server.open_stream(&from, config.server_id, config.heartbeat_secs, read_timeout),
+        );
         let connected = tokio::select! {
-            r = server.open_stream(&from, config.server_id, config.heartbeat_secs, read_timeout) => r,
+            r = open => r.unwrap_or_else(|_| Err(SourceError::Disconnected("opening the binlog stream timed out".into()))),
             _ = shutdown.wait() => return Ok(()),
         };
         let mut reader = match connected {
             Ok(r) => r,
             Err(SourceError::Disconnected(msg)) => {
-                tracing::warn!(error = %msg, retry_in = ?backoff, "cannot connect to the source; retrying");
+                if down_since.is_none() {
+                    tracing::warn!(error = %msg, "cannot connect to the source; retrying with backoff");
+                    down_since = Some(std::time::Instant::now());
+                } else {
+                    tracing::debug!(error = %msg, retry_in = ?backoff, "source still unreachable");
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {},
                     _ = shutdown.wait() => return Ok(()),
@@ -138,7 +150,12 @@ pub async fn run(
             Err(e) => return Err(e),
         };
         m::source_connected(true);
-        tracing::info!(from = %from, "reading the binlog");
+        match down_since.take() {
+            Some(t) => {
+                tracing::info!(from = %from, down_for = ?t.elapsed(), "source is back; reading the binlog")
+            }
+            None => tracing::info!(from = %from, "reading the binlog"),
+        }
         let end = stream(
             &mut reader,
             &mut from,

@@ -46,6 +46,9 @@ pub async fn check_variables(conn: &mut Conn) -> Result<Vec<String>, mysql_async
     Ok(problems)
 }
 
+/// How long connecting (and setting up a dump) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The source server, as configured.
 pub struct Server {
     opts: Opts,
@@ -60,9 +63,17 @@ impl Server {
         Ok(Server { opts })
     }
 
-    /// A plain SQL connection.
+    /// A plain SQL connection. A server that accepts the TCP connection but
+    /// never answers (frozen) counts as a disconnect after [`CONNECT_TIMEOUT`].
     pub async fn connect(&self) -> Result<Conn, SourceError> {
-        Conn::new(self.opts.clone()).await.map_err(|e| match e {
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(self.opts.clone()))
+            .await
+            .map_err(|_| {
+                SourceError::Disconnected(format!(
+                    "the source did not answer within {CONNECT_TIMEOUT:?}"
+                ))
+            })?;
+        conn.map_err(|e| match e {
             mysql_async::Error::Server(s) => SourceError::Definite {
                 position: None,
                 message: format!(
