@@ -21,7 +21,9 @@ use crate::plugin::{Instance, Limits, PluginKind, Registry, Runtime};
 use crate::position::StartFrom;
 use crate::shutdown::Shutdown;
 use crate::source::{self, ReadFrom, Server};
+use crate::status::{PluginInfo, State, Status};
 use crate::target::mysql::MysqlTarget;
+use std::sync::Arc;
 
 /// Transactions queued per pipeline before the reader waits.
 const QUEUE: usize = 64;
@@ -82,7 +84,8 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> 
     let handle = m::install().map_err(fail)?;
     let listener = m::bind(config.metrics.listen).await.map_err(fail)?;
     tracing::info!(url = %format!("http://{}/metrics", listener.local_addr().map_err(|e| fail(e.to_string()))?), "metrics");
-    tokio::spawn(m::serve(listener, handle, shutdown.clone()));
+    let status = Arc::new(Status::default());
+    tokio::spawn(m::serve(listener, handle, status.clone(), shutdown.clone()));
 
     // Refuse a source whose binlog Sluice cannot use before touching any target.
     let server = Server::new(&config.source).map_err(|e| fail(e.to_string()))?;
@@ -115,7 +118,18 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> 
             filters: pc.filters.iter().map(instance).collect(),
             mappers: pc.mappers.iter().map(instance).collect(),
         };
-        let mut p = Pipeline::new(pc, chain, target);
+        let plugins = chain
+            .filters
+            .iter()
+            .chain(&chain.mappers)
+            .map(|i| PluginInfo {
+                name: i.handle.name.to_string(),
+                kind: i.handle.kind.as_str(),
+                version: i.handle.current.load().version.clone(),
+            })
+            .collect();
+        status.add_pipeline(&pc.name, plugins);
+        let mut p = Pipeline::new(pc, chain, target, status.clone());
         let cp = p
             .start()
             .await
@@ -176,15 +190,20 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> 
         config.source.clone(),
         from,
         outputs,
+        status.clone(),
         shutdown.clone(),
     ));
 
     let mut halted = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((_, Ok(()))) => {}
+            Ok((name, Ok(()))) => status.update(&name, |s| s.state = State::Stopped),
             Ok((name, Err(e))) => {
                 tracing::error!(pipeline = %name, error = %e, "pipeline halted");
+                status.update(&name, |s| {
+                    s.state = State::Halted;
+                    s.error = Some(e.to_string());
+                });
                 halted.push(format!("pipeline `{name}` halted: {e}"));
             }
             Err(e) => halted.push(format!("a pipeline task panicked: {e}")),

@@ -10,6 +10,7 @@
 //! * [`pipeline`]: routing, the plugin chain, checkpoints and retries.
 //! * [`target`]: where changes are applied (one folder per kind).
 //! * [`metrics`]: every metric, and the HTTP listener.
+//! * [`status`]: what `/readyz` and `/status` report.
 //! * [`engine`]: wiring it all together; `run` is what `sluice run` calls.
 //! * [`error`], [`shutdown`]: cross-cutting types.
 
@@ -23,4 +24,5 @@ pub mod plugin;
 pub mod position;
 pub mod shutdown;
 pub mod source;
+pub mod status;
 pub mod target;

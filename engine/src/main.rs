@@ -14,8 +14,17 @@ use sluice::{engine, plugin, shutdown};
     about = "Binlog CDC through WebAssembly plugins into MySQL, exactly once"
 )]
 struct Cli {
+    /// Log lines as human-readable text or as JSON objects (one per line).
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -48,23 +57,44 @@ enum PluginCommand {
     },
 }
 
+/// Set once at start: whether stderr carries JSON lines.
+static JSON_LOGS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Tell the operator why the command failed: plain text on a terminal or
+/// in text mode, one JSON log line in JSON mode (so every line parses).
+fn report(message: &str) {
+    if JSON_LOGS.get().copied().unwrap_or(false) {
+        tracing::error!("{message}");
+    } else {
+        eprintln!("{message}");
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let cli = Cli::parse();
+    let _ = JSON_LOGS.set(matches!(cli.log_format, LogFormat::Json));
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| "info".into())
+    };
+    match cli.log_format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .init(),
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
+            report(&format!("cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -81,7 +111,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {e:#}");
+                report(&format!("error: {e:#}"));
                 ExitCode::FAILURE
             }
         },
@@ -92,7 +122,7 @@ fn load(path: &std::path::Path) -> Option<Config> {
     match Config::load(path) {
         Ok(c) => Some(c),
         Err(errs) => {
-            eprint!("{errs}");
+            report(errs.to_string().trim_end());
             None
         }
     }
@@ -132,7 +162,7 @@ async fn run(path: PathBuf) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            report(&format!("error: {e}"));
             ExitCode::FAILURE
         }
     }
@@ -147,10 +177,11 @@ async fn check(path: PathBuf) -> ExitCode {
         println!("{}: ok", path.display());
         ExitCode::SUCCESS
     } else {
-        eprintln!("{} problem(s):", problems.len());
+        let mut text = format!("{} problem(s):", problems.len());
         for p in problems {
-            eprintln!("  {p}");
+            text.push_str(&format!("\n  {p}"));
         }
+        report(&text);
         ExitCode::FAILURE
     }
 }

@@ -6,6 +6,7 @@
 //! functions below, never a metric name string.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
@@ -15,6 +16,7 @@ use tokio::net::TcpListener;
 
 use crate::change::Op;
 use crate::shutdown::Shutdown;
+use crate::status::Status;
 
 pub const SOURCE_EVENTS: &str = "sluice_source_events_total";
 pub const SOURCE_ROWS: &str = "sluice_source_rows_total";
@@ -31,6 +33,9 @@ pub const PLUGIN_ERRORS: &str = "sluice_plugin_errors_total";
 pub const TARGET_ROWS: &str = "sluice_target_rows_total";
 pub const TARGET_TRANSACTIONS: &str = "sluice_target_transactions_total";
 pub const TARGET_ERRORS: &str = "sluice_target_errors_total";
+pub const TARGET_BATCH_SECONDS: &str = "sluice_target_batch_seconds";
+pub const PLUGIN_INFO: &str = "sluice_plugin_info";
+pub const CHECKPOINT_AGE: &str = "sluice_checkpoint_age_seconds";
 
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
 
@@ -85,6 +90,18 @@ pub fn install() -> Result<PrometheusHandle, String> {
     describe_counter!(
         TARGET_ERRORS,
         "Target errors, by kind (transient, definite)."
+    );
+    describe_histogram!(
+        TARGET_BATCH_SECONDS,
+        "Time to apply one target transaction, checkpoint included."
+    );
+    describe_gauge!(
+        PLUGIN_INFO,
+        "1 for each loaded plugin, labelled with its version (content hash prefix)."
+    );
+    describe_gauge!(
+        CHECKPOINT_AGE,
+        "Seconds since the pipeline's checkpoint was last written."
     );
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
@@ -148,21 +165,42 @@ pub fn target_error(target: &str, kind: &'static str) {
     counter!(TARGET_ERRORS, "target" => target.to_owned(), "kind" => kind).increment(1);
 }
 
-/// Serve `GET /metrics` (and `/healthz`) until shutdown. Small on purpose:
-/// one request per connection, no keep-alive.
-pub async fn serve(listener: TcpListener, handle: PrometheusHandle, mut shutdown: Shutdown) {
+pub fn target_batch(target: &str, took: Duration) {
+    histogram!(TARGET_BATCH_SECONDS, "target" => target.to_owned()).record(took.as_secs_f64());
+}
+
+pub fn plugin_info(plugin: &str, version: &str) {
+    gauge!(PLUGIN_INFO, "plugin" => plugin.to_owned(), "version" => version.to_owned()).set(1.0);
+}
+
+/// Serve until shutdown, on one listener:
+/// * `GET /metrics`: Prometheus text;
+/// * `GET /healthz`: 200 while the process runs;
+/// * `GET /readyz`: 200 when the source is connected and every pipeline
+///   streams, else 503 with the reasons;
+/// * `GET /status`: JSON, every pipeline's state, position, lag, rows and
+///   plugins.
+///
+/// Small on purpose: one request per connection, no keep-alive.
+pub async fn serve(
+    listener: TcpListener,
+    handle: PrometheusHandle,
+    status: Arc<Status>,
+    mut shutdown: Shutdown,
+) {
     loop {
         let (mut sock, _) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(s) => s,
                 Err(e) => {
-                    tracing::warn!(error = %e, "metrics listener accept failed");
+                    tracing::warn!(error = %e, "HTTP listener accept failed");
                     continue;
                 }
             },
             _ = shutdown.wait() => return,
         };
         let handle = handle.clone();
+        let status = status.clone();
         tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
             let n = match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
@@ -171,23 +209,44 @@ pub async fn serve(listener: TcpListener, handle: PrometheusHandle, mut shutdown
             };
             let req = String::from_utf8_lossy(&buf[..n]);
             let path = req.split_whitespace().nth(1).unwrap_or("/");
-            let (status, ctype, body) = match path {
-                "/metrics" => ("200 OK", "text/plain; version=0.0.4", handle.render()),
-                "/healthz" => ("200 OK", "text/plain", "ok\n".to_owned()),
-                _ => (
-                    "404 Not Found",
-                    "text/plain",
-                    "not found; try /metrics\n".to_owned(),
-                ),
-            };
+            let (code, ctype, body) = respond(path, &handle, &status);
             let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 {code}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             );
             let _ = sock.write_all(head.as_bytes()).await;
             let _ = sock.write_all(body.as_bytes()).await;
             let _ = sock.shutdown().await;
         });
+    }
+}
+
+fn respond(
+    path: &str,
+    handle: &PrometheusHandle,
+    status: &Status,
+) -> (&'static str, &'static str, String) {
+    match path {
+        "/metrics" => {
+            for (pipeline, age) in status.checkpoint_ages() {
+                gauge!(CHECKPOINT_AGE, "pipeline" => pipeline).set(age);
+            }
+            ("200 OK", "text/plain; version=0.0.4", handle.render())
+        }
+        "/healthz" => ("200 OK", "text/plain", "ok\n".to_owned()),
+        "/readyz" => match status.not_ready() {
+            None => ("200 OK", "text/plain", "ready\n".to_owned()),
+            Some(why) => ("503 Service Unavailable", "text/plain", format!("{why}\n")),
+        },
+        "/status" => match serde_json::to_string_pretty(&status.snapshot()) {
+            Ok(json) => ("200 OK", "application/json", json),
+            Err(e) => ("500 Internal Server Error", "text/plain", format!("{e}\n")),
+        },
+        _ => (
+            "404 Not Found",
+            "text/plain",
+            "not found; try /metrics, /healthz, /readyz or /status\n".to_owned(),
+        ),
     }
 }
 

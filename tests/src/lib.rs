@@ -104,6 +104,11 @@ impl Sluice {
     /// Start `sluice run --config <dir>/sluice.toml`; stderr goes to a log
     /// file in `dir` (appended, so restarts keep one log).
     pub fn start(env: &Env, dir: &Path, metrics_port: u16) -> Sluice {
+        Sluice::start_with(env, dir, metrics_port, &[])
+    }
+
+    /// Like [`Sluice::start`], with extra command-line arguments.
+    pub fn start_with(env: &Env, dir: &Path, metrics_port: u16, args: &[&str]) -> Sluice {
         let log = dir.join("sluice.log");
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -111,6 +116,7 @@ impl Sluice {
             .open(&log)
             .unwrap();
         let child = Command::new(&env.bin)
+            .args(args)
             .args(["run", "--config"])
             .arg(dir.join("sluice.toml"))
             .env("SLUICE_LOG", "info")
@@ -170,14 +176,30 @@ impl Sluice {
 
     /// `GET /metrics` as text.
     pub fn metrics(&self) -> String {
+        self.get("/metrics").1
+    }
+
+    /// `GET path` on the HTTP listener: the status code and the body.
+    pub fn get(&self, path: &str) -> (u16, String) {
         use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.metrics_port))
-            .expect("metrics listener");
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        // Not listening (yet, or any more) reads as status 0.
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.metrics_port)) else {
+            return (0, String::new());
+        };
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
             .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
-        out
+        let code = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (code, body)
     }
 }
 

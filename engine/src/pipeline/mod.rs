@@ -29,7 +29,7 @@
 mod chain;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -41,6 +41,7 @@ use crate::error::PipelineError;
 use crate::metrics as m;
 use crate::position::BinlogPosition;
 use crate::shutdown::Shutdown;
+use crate::status::{State, Status, unix_now};
 use crate::target::{Checkpoint, Routed, Target};
 
 /// With nothing to apply, the checkpoint is still written this often, so a
@@ -50,6 +51,9 @@ const IDLE_CHECKPOINT: Duration = Duration::from_secs(10);
 /// One running pipeline.
 pub struct Pipeline<T: Target> {
     pub name: String,
+    /// The target's name, for metrics.
+    target_name: String,
+    status: Arc<Status>,
     tables: Vec<TablePattern>,
     target_table: String,
     chain: Chain,
@@ -59,9 +63,11 @@ pub struct Pipeline<T: Target> {
 }
 
 impl<T: Target> Pipeline<T> {
-    pub fn new(config: &PipelineConfig, chain: Chain, target: T) -> Self {
+    pub fn new(config: &PipelineConfig, chain: Chain, target: T, status: Arc<Status>) -> Self {
         Pipeline {
             name: config.name.clone(),
+            target_name: config.target.clone(),
+            status,
             tables: config.source_tables.clone(),
             target_table: config.target_table.clone(),
             chain,
@@ -105,6 +111,8 @@ impl<T: Target> Pipeline<T> {
         mut rx: mpsc::Receiver<Arc<Transaction>>,
         mut shutdown: Shutdown,
     ) -> Result<(), PipelineError> {
+        self.status
+            .update(&self.name, |s| s.state = State::Streaming);
         loop {
             let txn = tokio::select! {
                 biased;
@@ -136,6 +144,7 @@ impl<T: Target> Pipeline<T> {
             return Ok(());
         }
         let mut routed = Vec::new();
+        let mut rows_in = 0;
         let tables = &self.tables;
         let matched = txn.changes.iter().filter(|tc| {
             tables
@@ -143,6 +152,7 @@ impl<T: Target> Pipeline<T> {
                 .any(|p| p.matches(&tc.schema.database, &tc.schema.table))
         });
         for tc in matched {
+            rows_in += tc.rows.len() as u64;
             let table = format!("{}.{}", tc.schema.database, tc.schema.table);
             let out = self.chain.run(&self.name, tc.clone()).map_err(|e| {
                 PipelineError::definite(format!(
@@ -159,6 +169,7 @@ impl<T: Target> Pipeline<T> {
                 });
             }
         }
+        let rows_out: u64 = routed.iter().map(|r: &Routed| r.rows.len() as u64).sum();
         let cp = Checkpoint {
             position: txn.end.clone(),
             gtid: txn.gtid,
@@ -167,24 +178,39 @@ impl<T: Target> Pipeline<T> {
             // Nothing to apply; the durable checkpoint may lag, which only
             // means re-reading unrelated transactions after a restart.
             self.checkpoint = Some(cp);
+            self.status.update(&self.name, |s| {
+                s.rows_in += rows_in;
+                s.position = Some(txn.end.to_string());
+            });
             return Ok(());
         }
-        self.apply_with_retry(&routed, cp, shutdown).await?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        if txn.timestamp > 0 {
-            m::lag(&self.name, (now - f64::from(txn.timestamp)).max(0.0));
+        let started = Instant::now();
+        if !self.apply_with_retry(&routed, cp, shutdown).await? {
+            return Ok(());
         }
+        m::target_batch(&self.target_name, started.elapsed());
+        let lag = (txn.timestamp > 0).then(|| (unix_now() - f64::from(txn.timestamp)).max(0.0));
+        if let Some(lag) = lag {
+            m::lag(&self.name, lag);
+        }
+        self.status.update(&self.name, |s| {
+            s.rows_in += rows_in;
+            s.rows_out += rows_out;
+            s.position = Some(txn.end.to_string());
+            s.lag_seconds = lag;
+            s.checkpointed = Some(Instant::now());
+        });
         Ok(())
     }
 
+    /// Apply until it succeeds (`Ok(true)`), shutdown interrupts the
+    /// retries (`Ok(false)`: nothing committed) or a definite error.
     async fn apply_with_retry(
         &mut self,
         routed: &[Routed],
         cp: Checkpoint,
         shutdown: &mut Shutdown,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<bool, PipelineError> {
         let mut backoff = Duration::from_millis(100);
         let mut failing = false;
         loop {
@@ -205,7 +231,7 @@ impl<T: Target> Pipeline<T> {
                     }
                     self.checkpoint = Some(cp);
                     self.last_write = Instant::now();
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(e) if e.is_transient() => {
                     if !failing {
@@ -216,7 +242,7 @@ impl<T: Target> Pipeline<T> {
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {},
                         // Nothing was committed, so stopping here is exact.
-                        _ = shutdown.wait() => return Ok(()),
+                        _ = shutdown.wait() => return Ok(false),
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }

@@ -210,6 +210,7 @@ impl Registry {
                 )),
                 Ok(loaded) => {
                     tracing::info!(plugin = %name, version = %loaded.version, kind = kind.as_str(), "plugin loaded");
+                    crate::metrics::plugin_info(name, &loaded.version);
                     plugins.insert(
                         name.clone(),
                         Arc::new(PluginHandle {

@@ -39,6 +39,7 @@ use crate::config::SourceConfig;
 use crate::metrics as m;
 use crate::position::{BinlogPosition, Gtid};
 use crate::shutdown::Shutdown;
+use crate::status::Status;
 
 /// Where the dump connection starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,6 +113,7 @@ pub async fn run(
     config: SourceConfig,
     from: ReadFrom,
     outputs: Vec<mpsc::Sender<Arc<Transaction>>>,
+    status: Arc<Status>,
     mut shutdown: Shutdown,
 ) -> Result<(), SourceError> {
     let server = Server::new(&config)?;
@@ -150,6 +152,7 @@ pub async fn run(
             Err(e) => return Err(e),
         };
         m::source_connected(true);
+        status.set_source_connected(true);
         match down_since.take() {
             Some(t) => {
                 tracing::info!(from = %from, down_for = ?t.elapsed(), "source is back; reading the binlog")
@@ -165,6 +168,7 @@ pub async fn run(
         )
         .await;
         m::source_connected(false);
+        status.set_source_connected(false);
         match end {
             Ok(()) => return Ok(()),
             Err(SourceError::Disconnected(msg)) => {

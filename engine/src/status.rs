@@ -1,0 +1,167 @@
+//! What `/readyz` and `/status` report: the source connection and each
+//! pipeline's state, position, lag, rows and plugins.
+//!
+//! The source and the pipelines write here as they go (a short mutex hold
+//! per transaction, never per row); the HTTP listener reads a snapshot.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+/// A pipeline's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Starting,
+    Streaming,
+    Halted,
+    Stopped,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Starting => "starting",
+            State::Streaming => "streaming",
+            State::Halted => "halted",
+            State::Stopped => "stopped",
+        }
+    }
+}
+
+/// A plugin a pipeline runs, with its version (content hash prefix).
+#[derive(Clone, Debug, Serialize)]
+pub struct PluginInfo {
+    pub name: String,
+    pub kind: &'static str,
+    pub version: String,
+}
+
+/// One pipeline, as `/status` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PipelineStatus {
+    pub state: State,
+    /// Why it halted.
+    pub error: Option<String>,
+    /// End position of the last transaction applied (or skipped as unrelated).
+    pub position: Option<String>,
+    pub lag_seconds: Option<f64>,
+    /// Row changes of matching tables read from the source.
+    pub rows_in: u64,
+    /// Row changes written to the target.
+    pub rows_out: u64,
+    pub plugins: Vec<PluginInfo>,
+    /// When the checkpoint was last written, for its age.
+    #[serde(skip)]
+    pub checkpointed: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Inner {
+    source_connected: bool,
+    pipelines: BTreeMap<String, PipelineStatus>,
+}
+
+/// Shared status of the running engine.
+#[derive(Default)]
+pub struct Status {
+    inner: Mutex<Inner>,
+}
+
+/// A serializable snapshot, the body of `/status`.
+#[derive(Serialize)]
+pub struct Snapshot {
+    pub source_connected: bool,
+    pub pipelines: BTreeMap<String, PipelineStatus>,
+}
+
+impl Status {
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    pub fn set_source_connected(&self, up: bool) {
+        self.with(|i| i.source_connected = up);
+    }
+
+    /// Register a pipeline as starting, with its plugins.
+    pub fn add_pipeline(&self, name: &str, plugins: Vec<PluginInfo>) {
+        self.with(|i| {
+            i.pipelines.insert(
+                name.to_owned(),
+                PipelineStatus {
+                    state: State::Starting,
+                    error: None,
+                    position: None,
+                    lag_seconds: None,
+                    rows_in: 0,
+                    rows_out: 0,
+                    plugins,
+                    checkpointed: None,
+                },
+            );
+        });
+    }
+
+    /// Update a pipeline.
+    pub fn update(&self, name: &str, f: impl FnOnce(&mut PipelineStatus)) {
+        self.with(|i| {
+            if let Some(p) = i.pipelines.get_mut(name) {
+                f(p);
+            }
+        });
+    }
+
+    /// A copy of everything, for `/status`.
+    pub fn snapshot(&self) -> Snapshot {
+        self.with(|i| Snapshot {
+            source_connected: i.source_connected,
+            pipelines: i.pipelines.clone(),
+        })
+    }
+
+    /// `None` when ready (source connected, every pipeline streaming), else
+    /// every reason it is not.
+    pub fn not_ready(&self) -> Option<String> {
+        self.with(|i| {
+            let mut reasons = Vec::new();
+            if !i.source_connected {
+                reasons.push("source not connected".to_owned());
+            }
+            for (name, p) in &i.pipelines {
+                if p.state != State::Streaming {
+                    let why = p
+                        .error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default();
+                    reasons.push(format!("pipeline {name} is {}{why}", p.state.as_str()));
+                }
+            }
+            (!reasons.is_empty()).then(|| reasons.join("\n"))
+        })
+    }
+
+    /// Seconds since each pipeline's checkpoint was last written.
+    pub fn checkpoint_ages(&self) -> Vec<(String, f64)> {
+        self.with(|i| {
+            i.pipelines
+                .iter()
+                .filter_map(|(n, p)| {
+                    p.checkpointed
+                        .map(|t| (n.clone(), t.elapsed().as_secs_f64()))
+                })
+                .collect()
+        })
+    }
+}
+
+/// Seconds since the epoch, now.
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
