@@ -215,6 +215,22 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+/// The keys each section accepts; `docs/configuration.md` documents
+/// exactly these (a test checks it).
+pub const ROOT_KEYS: &[&str] = &["source", "plugins", "metrics", "targets", "pipelines"];
+pub const SOURCE_KEYS: &[&str] = &["url", "server_id", "start", "heartbeat_secs"];
+pub const PLUGINS_KEYS: &[&str] = &["dir", "memory_mib", "deadline_ms", "config"];
+pub const METRICS_KEYS: &[&str] = &["listen"];
+pub const TARGET_KEYS: &[&str] = &["kind", "url"];
+pub const PIPELINE_KEYS: &[&str] = &[
+    "name",
+    "source_tables",
+    "filters",
+    "mappers",
+    "target",
+    "target_table",
+];
+
 const fn default_server_id() -> u32 {
     4242
 }
@@ -402,11 +418,7 @@ impl<'a> Walker<'a> {
     }
 
     fn config(&mut self, root: &Table<'a>, path: &Path) -> Config {
-        self.check_keys(
-            root,
-            "",
-            &["source", "plugins", "metrics", "targets", "pipelines"],
-        );
+        self.check_keys(root, "", ROOT_KEYS);
         let source = self.source(root);
         let plugins = self.plugins(root);
         let metrics = self.metrics(root);
@@ -436,11 +448,7 @@ impl<'a> Walker<'a> {
             return out;
         };
         let span = root.get("source").map(|v| v.span()).unwrap_or(0..0);
-        self.check_keys(
-            t,
-            "source",
-            &["url", "server_id", "start", "heartbeat_secs"],
-        );
+        self.check_keys(t, "source", SOURCE_KEYS);
         if let Some((url, s)) = self.required_string(t, span, "source", "url") {
             match url_check(&url, false) {
                 Ok(()) => out.url = url,
@@ -473,11 +481,7 @@ impl<'a> Walker<'a> {
             return out;
         };
         let span = root.get("plugins").map(|v| v.span()).unwrap_or(0..0);
-        self.check_keys(
-            t,
-            "plugins",
-            &["dir", "memory_mib", "deadline_ms", "config"],
-        );
+        self.check_keys(t, "plugins", PLUGINS_KEYS);
         out.dir = self
             .required_string(t, span, "plugins", "dir")
             .map(|(d, _)| PathBuf::from(d));
@@ -509,7 +513,7 @@ impl<'a> Walker<'a> {
         let Some(t) = self.section(root, "", "metrics") else {
             return out;
         };
-        self.check_keys(t, "metrics", &["listen"]);
+        self.check_keys(t, "metrics", METRICS_KEYS);
         if let Some((s, span)) = self.string(t, "metrics", "listen") {
             match s.parse() {
                 Ok(a) => out.listen = a,
@@ -534,7 +538,7 @@ impl<'a> Walker<'a> {
                 self.error(v.span(), &path, "must be a table with kind and url");
                 continue;
             };
-            self.check_keys(tt, &path, &["kind", "url"]);
+            self.check_keys(tt, &path, TARGET_KEYS);
             let kind = match self.required_string(tt, v.span(), &path, "kind") {
                 Some((k, _)) if k == "mysql" => Some(TargetKind::Mysql),
                 Some((k, span)) => {
@@ -602,18 +606,7 @@ impl<'a> Walker<'a> {
                 self.error(item.span(), &p, "must be a table");
                 continue;
             };
-            self.check_keys(
-                t,
-                &p,
-                &[
-                    "name",
-                    "source_tables",
-                    "filters",
-                    "mappers",
-                    "target",
-                    "target_table",
-                ],
-            );
+            self.check_keys(t, &p, PIPELINE_KEYS);
             let name = self.required_string(t, item.span(), &p, "name");
             if let Some((n, span)) = &name {
                 if names.contains(n) {
@@ -794,6 +787,41 @@ target = "t"
         assert_eq!(c.metrics.listen.to_string(), "127.0.0.1:9187");
         assert_eq!(c.pipelines[0].target_table, "{table}");
         assert!(c.plugins.dir.is_none());
+    }
+
+    #[test]
+    fn the_configuration_doc_lists_exactly_the_keys_the_parser_accepts() {
+        let doc = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md"),
+        )
+        .unwrap();
+        let sections = [
+            ("[source]", SOURCE_KEYS),
+            ("[plugins]", PLUGINS_KEYS),
+            ("[metrics]", METRICS_KEYS),
+            ("[targets.NAME]", TARGET_KEYS),
+            ("[[pipelines]]", PIPELINE_KEYS),
+        ];
+        let mut documented: Vec<(String, Vec<String>)> = Vec::new();
+        for line in doc.lines() {
+            if let Some(h) = line.strip_prefix("## ") {
+                documented.push((h.trim_matches('`').to_owned(), Vec::new()));
+            } else if let Some(rest) = line.strip_prefix("| `")
+                && let (Some((key, _)), Some(last)) = (rest.split_once('`'), documented.last_mut())
+            {
+                last.1.push(key.to_owned());
+            }
+        }
+        for (section, keys) in sections {
+            let Some((_, doc_keys)) = documented.iter().find(|(h, _)| h == section) else {
+                panic!("docs/configuration.md has no `## {section}` section");
+            };
+            let mut want: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            let mut got = doc_keys.clone();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "keys documented for {section}");
+        }
     }
 
     #[test]

@@ -37,6 +37,29 @@ pub const TARGET_BATCH_SECONDS: &str = "sluice_target_batch_seconds";
 pub const PLUGIN_INFO: &str = "sluice_plugin_info";
 pub const CHECKPOINT_AGE: &str = "sluice_checkpoint_age_seconds";
 
+/// Every metric name above, for the tests that keep the docs and the
+/// dashboard honest.
+pub const ALL: &[&str] = &[
+    SOURCE_EVENTS,
+    SOURCE_ROWS,
+    SOURCE_BYTES,
+    SOURCE_POSITION,
+    SOURCE_FILE,
+    SOURCE_CONNECTED,
+    SOURCE_RECONNECTS,
+    LAG,
+    PIPELINE_ROWS,
+    PLUGIN_CALLS,
+    PLUGIN_CALL_SECONDS,
+    PLUGIN_ERRORS,
+    PLUGIN_INFO,
+    TARGET_ROWS,
+    TARGET_TRANSACTIONS,
+    TARGET_BATCH_SECONDS,
+    TARGET_ERRORS,
+    CHECKPOINT_AGE,
+];
+
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
 
 /// Install the recorder (once per process) and describe every metric.
@@ -255,4 +278,73 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
     TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen for metrics on {addr}: {e}; change [metrics] listen"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_file(path: &str) -> String {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(path),
+        )
+        .unwrap()
+    }
+
+    /// `sluice_...` names in a text; histogram series map to their metric.
+    fn names_in(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some(i) = rest.find("sluice_") {
+            let name: String = rest[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest = &rest[i + name.len()..];
+            let base = ["_bucket", "_count", "_sum"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(&name);
+            out.push(base.to_owned());
+        }
+        out
+    }
+
+    #[test]
+    fn every_dashboard_query_names_a_metric_that_exists() {
+        let dash: serde_json::Value =
+            serde_json::from_str(&repo_file("examples/grafana/sluice.json")).unwrap();
+        let mut queries = 0;
+        for panel in dash["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                let names = names_in(expr);
+                assert!(!names.is_empty(), "query names no sluice metric: {expr}");
+                for n in names {
+                    assert!(
+                        ALL.contains(&n.as_str()),
+                        "dashboard query uses unknown metric {n}: {expr}"
+                    );
+                }
+                queries += 1;
+            }
+        }
+        assert!(queries >= 10);
+    }
+
+    #[test]
+    fn the_metrics_doc_lists_every_metric_and_no_other() {
+        let doc = repo_file("docs/metrics.md");
+        let mut documented: Vec<String> = doc
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .flat_map(names_in)
+            .collect();
+        documented.sort();
+        let mut all: Vec<String> = ALL.iter().map(|s| s.to_string()).collect();
+        all.sort();
+        assert_eq!(documented, all);
+    }
 }
