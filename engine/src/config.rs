@@ -48,6 +48,7 @@ pub struct Config {
     pub source: SourceConfig,
     pub plugins: PluginsConfig,
     pub metrics: MetricsConfig,
+    pub admin: AdminConfig,
     /// Targets by name.
     pub targets: BTreeMap<String, TargetConfig>,
     pub pipelines: Vec<PipelineConfig>,
@@ -90,6 +91,15 @@ pub struct MetricsConfig {
     /// Address to listen on; loopback by default so metrics are not exposed
     /// by accident.
     pub listen: SocketAddr,
+}
+
+/// `[admin]`: the write side of the HTTP API.
+#[derive(Clone, Debug, Default)]
+pub struct AdminConfig {
+    /// Bearer token for `POST /pipelines/{name}/resume`; the endpoint is
+    /// disabled without one. With a token set, the process also stays up
+    /// when every pipeline has halted, waiting to be resumed.
+    pub token: Option<String>,
 }
 
 /// The kinds of target this build knows.
@@ -217,7 +227,15 @@ impl std::error::Error for ConfigErrors {}
 
 /// The keys each section accepts; `docs/configuration.md` documents
 /// exactly these (a test checks it).
-pub const ROOT_KEYS: &[&str] = &["source", "plugins", "metrics", "targets", "pipelines"];
+pub const ROOT_KEYS: &[&str] = &[
+    "source",
+    "plugins",
+    "metrics",
+    "admin",
+    "targets",
+    "pipelines",
+];
+pub const ADMIN_KEYS: &[&str] = &["token"];
 pub const SOURCE_KEYS: &[&str] = &["url", "server_id", "start", "heartbeat_secs"];
 pub const PLUGINS_KEYS: &[&str] = &["dir", "memory_mib", "deadline_ms", "config"];
 pub const METRICS_KEYS: &[&str] = &["listen"];
@@ -422,6 +440,7 @@ impl<'a> Walker<'a> {
         let source = self.source(root);
         let plugins = self.plugins(root);
         let metrics = self.metrics(root);
+        let admin = self.admin(root);
         let targets = self.targets(root);
         let pipelines = self.pipelines(root, &plugins, &targets, path);
         Config {
@@ -429,6 +448,7 @@ impl<'a> Walker<'a> {
             source,
             plugins,
             metrics,
+            admin,
             targets,
             pipelines,
         }
@@ -522,6 +542,26 @@ impl<'a> Walker<'a> {
                     "metrics.listen",
                     format!("`{s}` is not an address like 127.0.0.1:9187"),
                 ),
+            }
+        }
+        out
+    }
+
+    fn admin(&mut self, root: &Table<'a>) -> AdminConfig {
+        let mut out = AdminConfig::default();
+        let Some(t) = self.section(root, "", "admin") else {
+            return out;
+        };
+        self.check_keys(t, "admin", ADMIN_KEYS);
+        if let Some((token, span)) = self.string(t, "admin", "token") {
+            if token.len() < 16 {
+                self.error(
+                    span,
+                    "admin.token",
+                    "must be at least 16 characters; generate one with `openssl rand -hex 24`",
+                );
+            } else {
+                out.token = Some(token);
             }
         }
         out
@@ -799,6 +839,7 @@ target = "t"
             ("[source]", SOURCE_KEYS),
             ("[plugins]", PLUGINS_KEYS),
             ("[metrics]", METRICS_KEYS),
+            ("[admin]", ADMIN_KEYS),
             ("[targets.NAME]", TARGET_KEYS),
             ("[[pipelines]]", PIPELINE_KEYS),
         ];

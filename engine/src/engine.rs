@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::config::{Config, TargetKind};
+use crate::http;
 use crate::metrics as m;
 use crate::pipeline::{Chain, Pipeline};
 use crate::plugin::{Instance, Limits, PluginKind, Registry, Runtime};
@@ -77,15 +78,68 @@ impl std::fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
+/// How one round of the engine ended.
+enum Outcome {
+    /// Shutdown was asked for (or every pipeline ended without error).
+    Stopped,
+    /// An operator resumed a halted pipeline: start again from the
+    /// checkpoints.
+    Resume(String),
+}
+
 /// Run until `shutdown` fires (`Ok`), the source fails definitely, or every
-/// pipeline has halted (`Err`, with every reason).
+/// pipeline has halted (`Err`, with every reason). With `[admin] token` set,
+/// halted pipelines wait to be resumed through the HTTP API instead.
+///
+/// # Resume
+/// A resume stops every pipeline between transactions and starts the whole
+/// round again: plugins are reloaded from the folder (so a fixed plugin is
+/// picked up), checkpoints are read back and the reader starts at the
+/// oldest. Because positions live in the targets, a restart applies nothing
+/// twice and skips nothing.
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> {
     let fail = |e: String| EngineError(vec![e]);
     let handle = m::install().map_err(fail)?;
-    let listener = m::bind(config.metrics.listen).await.map_err(fail)?;
+    let listener = http::bind(config.metrics.listen).await.map_err(fail)?;
     tracing::info!(url = %format!("http://{}/metrics", listener.local_addr().map_err(|e| fail(e.to_string()))?), "metrics");
     let status = Arc::new(Status::default());
-    tokio::spawn(m::serve(listener, handle, status.clone(), shutdown.clone()));
+    let (resume_tx, mut resume_rx) = mpsc::unbounded_channel();
+    let api = Arc::new(http::Api {
+        handle,
+        status: status.clone(),
+        admin_token: config.admin.token.clone(),
+        resume: resume_tx,
+    });
+    tokio::spawn(http::serve(listener, api, shutdown.clone()));
+    loop {
+        match run_round(&config, &status, &mut resume_rx, shutdown.clone()).await? {
+            Outcome::Stopped => return Ok(()),
+            Outcome::Resume(name) => {
+                tracing::info!(pipeline = %name, "resuming: restarting every pipeline from its checkpoint");
+            }
+        }
+    }
+}
+
+/// One round: check the source, load plugins, start pipelines and the
+/// reader, and wait for them.
+async fn run_round(
+    config: &Config,
+    status: &Arc<Status>,
+    resume: &mut mpsc::UnboundedReceiver<String>,
+    outer: Shutdown,
+) -> Result<Outcome, EngineError> {
+    let fail = |e: String| EngineError(vec![e]);
+    // The round's own shutdown: fired by the outer one, or by a resume.
+    let (trigger, shutdown) = crate::shutdown::channel();
+    {
+        let (trigger, mut outer) = (trigger.clone(), outer.clone());
+        tokio::spawn(async move {
+            outer.wait().await;
+            trigger.fire();
+        });
+    }
+    let mut outer = outer;
 
     // Refuse a source whose binlog Sluice cannot use before touching any target.
     let server = Server::new(&config.source).map_err(|e| fail(e.to_string()))?;
@@ -194,19 +248,36 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> 
         shutdown.clone(),
     ));
 
+    let waits_for_resume = config.admin.token.is_some();
     let mut halted = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((name, Ok(()))) => status.update(&name, |s| s.state = State::Stopped),
-            Ok((name, Err(e))) => {
-                tracing::error!(pipeline = %name, error = %e, "pipeline halted");
-                status.update(&name, |s| {
-                    s.state = State::Halted;
-                    s.error = Some(e.to_string());
-                });
-                halted.push(format!("pipeline `{name}` halted: {e}"));
+    let mut running = tasks.len();
+    let mut resumed = None;
+    while running > 0 || (waits_for_resume && !halted.is_empty() && !outer.is_fired()) {
+        tokio::select! {
+            Some(joined) = tasks.join_next(), if running > 0 => {
+                running -= 1;
+                match joined {
+                    Ok((name, Ok(()))) => status.update(&name, |s| s.state = State::Stopped),
+                    Ok((name, Err(e))) => {
+                        tracing::error!(pipeline = %name, error = %e, "pipeline halted");
+                        status.update(&name, |s| {
+                            s.state = State::Halted;
+                            s.error = Some(e.to_string());
+                        });
+                        halted.push(format!("pipeline `{name}` halted: {e}"));
+                    }
+                    Err(e) => halted.push(format!("a pipeline task panicked: {e}")),
+                }
             }
-            Err(e) => halted.push(format!("a pipeline task panicked: {e}")),
+            Some(name) = resume.recv(), if resumed.is_none() => {
+                // Stop the running pipelines between transactions, then start over.
+                trigger.fire();
+                resumed = Some(name);
+            }
+            _ = outer.wait(), if running == 0 => {}
+        }
+        if resumed.is_some() && running == 0 {
+            break;
         }
     }
     // Every pipeline has ended: by shutdown, or halted. A source that is
@@ -221,8 +292,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> 
         Ok(Err(e)) => halted.push(format!("source stopped: {e}")),
         Err(e) => halted.push(format!("source task panicked: {e}")),
     }
+    if let Some(name) = resumed {
+        return Ok(Outcome::Resume(name));
+    }
     if halted.is_empty() {
-        Ok(())
+        Ok(Outcome::Stopped)
     } else {
         Err(EngineError(halted))
     }

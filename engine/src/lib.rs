@@ -11,6 +11,7 @@
 //! * [`target`]: where changes are applied (one folder per kind).
 //! * [`metrics`]: every metric, and the HTTP listener.
 //! * [`status`]: what `/readyz` and `/status` report.
+//! * [`http`]: the HTTP listener (metrics, health, status, admin).
 //! * [`engine`]: wiring it all together; `run` is what `sluice run` calls.
 //! * [`error`], [`shutdown`]: cross-cutting types.
 
@@ -18,6 +19,7 @@ pub mod change;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod http;
 pub mod metrics;
 pub mod pipeline;
 pub mod plugin;

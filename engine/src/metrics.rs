@@ -1,22 +1,16 @@
 //! Every metric the engine exports, declared in one place with its help
-//! text, and the HTTP listener that serves them.
+//! text. `http` serves them.
 //!
 //! Names follow `sluice_<what>_<unit>[_total]`; labels stay low-cardinality
 //! (pipeline, table, plugin, target, op, type, kind). Call sites use the small
 //! functions below, never a metric name string.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 use crate::change::Op;
-use crate::shutdown::Shutdown;
-use crate::status::Status;
 
 pub const SOURCE_EVENTS: &str = "sluice_source_events_total";
 pub const SOURCE_ROWS: &str = "sluice_source_rows_total";
@@ -184,6 +178,10 @@ pub fn target_transaction(target: &str) {
     counter!(TARGET_TRANSACTIONS, "target" => target.to_owned()).increment(1);
 }
 
+pub fn checkpoint_age(pipeline: &str, seconds: f64) {
+    gauge!(CHECKPOINT_AGE, "pipeline" => pipeline.to_owned()).set(seconds);
+}
+
 pub fn target_error(target: &str, kind: &'static str) {
     counter!(TARGET_ERRORS, "target" => target.to_owned(), "kind" => kind).increment(1);
 }
@@ -194,90 +192,6 @@ pub fn target_batch(target: &str, took: Duration) {
 
 pub fn plugin_info(plugin: &str, version: &str) {
     gauge!(PLUGIN_INFO, "plugin" => plugin.to_owned(), "version" => version.to_owned()).set(1.0);
-}
-
-/// Serve until shutdown, on one listener:
-/// * `GET /metrics`: Prometheus text;
-/// * `GET /healthz`: 200 while the process runs;
-/// * `GET /readyz`: 200 when the source is connected and every pipeline
-///   streams, else 503 with the reasons;
-/// * `GET /status`: JSON, every pipeline's state, position, lag, rows and
-///   plugins.
-///
-/// Small on purpose: one request per connection, no keep-alive.
-pub async fn serve(
-    listener: TcpListener,
-    handle: PrometheusHandle,
-    status: Arc<Status>,
-    mut shutdown: Shutdown,
-) {
-    loop {
-        let (mut sock, _) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "HTTP listener accept failed");
-                    continue;
-                }
-            },
-            _ = shutdown.wait() => return,
-        };
-        let handle = handle.clone();
-        let status = status.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            let n = match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
-                Ok(Ok(n)) => n,
-                _ => return,
-            };
-            let req = String::from_utf8_lossy(&buf[..n]);
-            let path = req.split_whitespace().nth(1).unwrap_or("/");
-            let (code, ctype, body) = respond(path, &handle, &status);
-            let head = format!(
-                "HTTP/1.1 {code}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = sock.write_all(head.as_bytes()).await;
-            let _ = sock.write_all(body.as_bytes()).await;
-            let _ = sock.shutdown().await;
-        });
-    }
-}
-
-fn respond(
-    path: &str,
-    handle: &PrometheusHandle,
-    status: &Status,
-) -> (&'static str, &'static str, String) {
-    match path {
-        "/metrics" => {
-            for (pipeline, age) in status.checkpoint_ages() {
-                gauge!(CHECKPOINT_AGE, "pipeline" => pipeline).set(age);
-            }
-            ("200 OK", "text/plain; version=0.0.4", handle.render())
-        }
-        "/healthz" => ("200 OK", "text/plain", "ok\n".to_owned()),
-        "/readyz" => match status.not_ready() {
-            None => ("200 OK", "text/plain", "ready\n".to_owned()),
-            Some(why) => ("503 Service Unavailable", "text/plain", format!("{why}\n")),
-        },
-        "/status" => match serde_json::to_string_pretty(&status.snapshot()) {
-            Ok(json) => ("200 OK", "application/json", json),
-            Err(e) => ("500 Internal Server Error", "text/plain", format!("{e}\n")),
-        },
-        _ => (
-            "404 Not Found",
-            "text/plain",
-            "not found; try /metrics, /healthz, /readyz or /status\n".to_owned(),
-        ),
-    }
-}
-
-/// Bind the metrics listener.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen for metrics on {addr}: {e}; change [metrics] listen"))
 }
 
 #[cfg(test)]

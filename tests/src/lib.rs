@@ -181,13 +181,28 @@ impl Sluice {
 
     /// `GET path` on the HTTP listener: the status code and the body.
     pub fn get(&self, path: &str) -> (u16, String) {
+        self.request("GET", path, None)
+    }
+
+    /// `POST path`, with a bearer token if given.
+    pub fn post(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        self.request("POST", path, token)
+    }
+
+    fn request(&self, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
         use std::io::{Read, Write};
         // Not listening (yet, or any more) reads as status 0.
         let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.metrics_port)) else {
             return (0, String::new());
         };
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
-            .unwrap();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        s.write_all(
+            format!("{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         let code = out

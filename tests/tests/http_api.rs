@@ -87,6 +87,9 @@ async fn readyz_and_status_report_a_halted_pipeline_while_the_other_streams() {
         12,
         "{body}"
     );
+    let (code, why) = sluice.post("/pipelines/bad/resume", Some("whatever-token-it-is"));
+    assert_eq!(code, 403, "resume is disabled without [admin] token: {why}");
+    assert!(why.contains("[admin] token"), "{why}");
     let metrics = sluice.metrics();
     assert!(
         metrics.contains("sluice_plugin_info{plugin=\"trap_on_marker\",version=\""),
