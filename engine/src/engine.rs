@@ -152,7 +152,7 @@ async fn run_round(
         return Err(EngineError(problems));
     }
 
-    let registry = load_plugins(&config).await.map_err(EngineError)?;
+    let registry = load_plugins(config).await.map_err(EngineError)?;
 
     // Build the pipelines and read their checkpoints.
     let mut pipelines = Vec::new();
