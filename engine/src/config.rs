@@ -442,7 +442,7 @@ impl<'a> Walker<'a> {
         let metrics = self.metrics(root);
         let admin = self.admin(root);
         let targets = self.targets(root);
-        let pipelines = self.pipelines(root, &plugins, &targets, path);
+        let pipelines = self.pipelines(root, &plugins, path);
         Config {
             path: path.to_owned(),
             source,
@@ -612,7 +612,6 @@ impl<'a> Walker<'a> {
         &mut self,
         root: &Table<'a>,
         plugins: &PluginsConfig,
-        targets: &BTreeMap<String, TargetConfig>,
         path: &Path,
     ) -> Vec<PipelineConfig> {
         let mut out = Vec::new();
@@ -699,9 +698,18 @@ impl<'a> Walker<'a> {
             };
             let filters = chain(self, "filters");
             let mappers = chain(self, "mappers");
+            // Checked against every declared target, valid or not, so a bad
+            // target URL is reported once, not again as an unknown target.
+            let declared: Vec<&str> = root
+                .get("targets")
+                .and_then(|v| match v.get_ref() {
+                    DeValue::Table(t) => Some(t.keys().map(|k| k.get_ref().as_ref()).collect()),
+                    _ => None,
+                })
+                .unwrap_or_default();
             let target = match self.required_string(t, item.span(), &p, "target") {
-                Some((tn, span)) if !targets.contains_key(&tn) => {
-                    let known: Vec<&str> = targets.keys().map(String::as_str).collect();
+                Some((tn, span)) if !declared.contains(&tn.as_str()) => {
+                    let known = &declared;
                     self.error(
                         span,
                         &join(&p, "target"),
@@ -862,6 +870,26 @@ target = "t"
             want.sort();
             got.sort();
             assert_eq!(got, want, "keys documented for {section}");
+        }
+    }
+
+    #[test]
+    fn url_errors_never_show_the_password() {
+        let text = r#"
+[source]
+url = "mysql://u:hunter2@127.0.0.1:notaport"
+[targets.t]
+kind = "mysql"
+url = "mysql://u:hunter2@127.0.0.1:1/db?ssl-mode=bogus"
+[[pipelines]]
+name = "p"
+source_tables = ["a.b"]
+target = "t"
+"#;
+        let errs = Config::parse(Path::new("x.toml"), text).unwrap_err().0;
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        for e in errs {
+            assert!(!e.to_string().contains("hunter2"), "{e}");
         }
     }
 

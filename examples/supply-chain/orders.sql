@@ -2,10 +2,8 @@
 -- the product tables, kept current by Sluice.
 CREATE DATABASE IF NOT EXISTS orders;
 USE orders;
-CREATE TABLE category (
-  id INT PRIMARY KEY,
-  name VARCHAR(100) NOT NULL
-);
+CREATE TABLE category (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL);
+CREATE TABLE warranty_type (id INT PRIMARY KEY, name VARCHAR(50) NOT NULL, months INT NOT NULL);
 -- No cost_price (hide_cost drops it), `name` arrives as product_name, and
 -- discontinued products are not copied (active_only).
 CREATE TABLE product (
@@ -15,6 +13,7 @@ CREATE TABLE product (
   status ENUM('active', 'discontinued') NOT NULL,
   price DECIMAL(12,2) NOT NULL,
   category_id INT NOT NULL,
+  warranty_type_id INT NOT NULL,
   updated_at DATETIME(6) NOT NULL
 );
 CREATE TABLE order_line (
