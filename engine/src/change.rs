@@ -104,6 +104,8 @@ pub struct Transaction {
     /// Server timestamp of the transaction's last event (seconds since the
     /// epoch), for lag.
     pub timestamp: u32,
+    /// Approximate heap bytes of the row changes, for queue accounting.
+    pub bytes: usize,
 }
 
 impl Transaction {

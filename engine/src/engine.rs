@@ -182,6 +182,15 @@ async fn run_round(
                 version: i.handle.current.load().version.clone(),
             })
             .collect();
+        m::register(
+            &pc.name,
+            &pc.target,
+            &pc.filters
+                .iter()
+                .chain(&pc.mappers)
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         status.add_pipeline(&pc.name, plugins);
         let mut p = Pipeline::new(pc, chain, target, status.clone());
         let cp = p
@@ -235,7 +244,10 @@ async fn run_round(
     let mut outputs = Vec::new();
     for p in pipelines {
         let (tx, rx) = mpsc::channel(QUEUE);
-        outputs.push(tx);
+        outputs.push(source::Output {
+            pipeline: p.name.clone(),
+            tx,
+        });
         let name = p.name.clone();
         let sd = shutdown.clone();
         tasks.spawn(async move { (name, p.run(rx, sd).await) });

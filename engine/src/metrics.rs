@@ -30,6 +30,7 @@ pub const TARGET_ERRORS: &str = "sluice_target_errors_total";
 pub const TARGET_BATCH_SECONDS: &str = "sluice_target_batch_seconds";
 pub const PLUGIN_INFO: &str = "sluice_plugin_info";
 pub const CHECKPOINT_AGE: &str = "sluice_checkpoint_age_seconds";
+pub const QUEUE_BYTES: &str = "sluice_queue_bytes";
 
 /// Every metric name above, for the tests that keep the docs and the
 /// dashboard honest.
@@ -52,6 +53,7 @@ pub const ALL: &[&str] = &[
     TARGET_BATCH_SECONDS,
     TARGET_ERRORS,
     CHECKPOINT_AGE,
+    QUEUE_BYTES,
 ];
 
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
@@ -120,6 +122,10 @@ pub fn install() -> Result<PrometheusHandle, String> {
         CHECKPOINT_AGE,
         "Seconds since the pipeline's checkpoint was last written."
     );
+    describe_gauge!(
+        QUEUE_BYTES,
+        "Approximate bytes of transactions queued for a pipeline (stage=pipeline)."
+    );
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
@@ -176,6 +182,26 @@ pub fn target_rows(target: &str, op: Op, n: u64) {
 
 pub fn target_transaction(target: &str) {
     counter!(TARGET_TRANSACTIONS, "target" => target.to_owned()).increment(1);
+}
+
+/// Add (or, negative, remove) bytes queued for a pipeline.
+pub fn queue_bytes(pipeline: &str, delta: f64) {
+    gauge!(QUEUE_BYTES, "stage" => "pipeline", "pipeline" => pipeline.to_owned()).increment(delta);
+}
+
+/// Make a pipeline's series exist from the start, at zero, so dashboards
+/// and alerts see 0 rather than nothing.
+pub fn register(pipeline: &str, target: &str, plugins: &[String]) {
+    counter!(SOURCE_RECONNECTS).increment(0);
+    gauge!(QUEUE_BYTES, "stage" => "pipeline", "pipeline" => pipeline.to_owned()).increment(0.0);
+    for kind in ["transient", "definite"] {
+        counter!(TARGET_ERRORS, "target" => target.to_owned(), "kind" => kind).increment(0);
+    }
+    for plugin in plugins {
+        for kind in ["trap", "timeout", "error", "init", "bad_output"] {
+            counter!(PLUGIN_ERRORS, "plugin" => plugin.clone(), "kind" => kind).increment(0);
+        }
+    }
 }
 
 pub fn checkpoint_age(pipeline: &str, seconds: f64) {

@@ -114,6 +114,12 @@ target_table = "{table}"
     ] {
         assert!(text.contains(name), "metric {name} missing:\n{text}");
     }
+    for name in sluice::metrics::ALL {
+        assert!(
+            text.contains(&format!("\n{name}")),
+            "metric {name} is not exported:\n{text}"
+        );
+    }
     // 4 + 2 + 1 source insert rows to product/category/ignored.
     let inserted = metric(
         &text,

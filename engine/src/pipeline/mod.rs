@@ -122,6 +122,7 @@ impl<T: Target> Pipeline<T> {
                     None => return Ok(()),
                 },
             };
+            m::queue_bytes(&self.name, -(txn.bytes as f64));
             if shutdown.is_fired() {
                 return Ok(());
             }

@@ -41,6 +41,12 @@ use crate::position::{BinlogPosition, Gtid};
 use crate::shutdown::Shutdown;
 use crate::status::Status;
 
+/// A pipeline's queue, as the reader sees it.
+pub struct Output {
+    pub pipeline: String,
+    pub tx: mpsc::Sender<Arc<Transaction>>,
+}
+
 /// Where the dump connection starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadFrom {
@@ -112,7 +118,7 @@ impl std::error::Error for SourceError {}
 pub async fn run(
     config: SourceConfig,
     from: ReadFrom,
-    outputs: Vec<mpsc::Sender<Arc<Transaction>>>,
+    outputs: Vec<Output>,
     status: Arc<Status>,
     mut shutdown: Shutdown,
 ) -> Result<(), SourceError> {
@@ -190,7 +196,7 @@ pub async fn run(
 async fn stream(
     reader: &mut BinlogReader,
     from: &mut ReadFrom,
-    outputs: &mut Vec<mpsc::Sender<Arc<Transaction>>>,
+    outputs: &mut Vec<Output>,
     shutdown: &mut Shutdown,
     backoff: &mut Duration,
 ) -> Result<(), SourceError> {
@@ -205,10 +211,11 @@ async fn stream(
         let mut i = 0;
         while i < outputs.len() {
             let sent = tokio::select! {
-                r = outputs[i].send(txn.clone()) => r.is_ok(),
+                r = outputs[i].tx.send(txn.clone()) => r.is_ok(),
                 _ = shutdown.wait() => return Ok(()),
             };
             if sent {
+                m::queue_bytes(&outputs[i].pipeline, txn.bytes as f64);
                 i += 1;
             } else {
                 outputs.swap_remove(i);

@@ -337,7 +337,14 @@ impl BinlogReader {
             )
         })?;
         m::source_offset(end.pos);
+        let bytes = pending
+            .changes
+            .iter()
+            .flat_map(|c| &c.rows)
+            .map(|r| r.approx_bytes())
+            .sum();
         Ok(Transaction {
+            bytes,
             changes: pending.changes,
             end,
             gtid: pending.gtid,
