@@ -152,7 +152,14 @@ async fn run_round(
         return Err(EngineError(problems));
     }
 
-    let registry = load_plugins(config).await.map_err(EngineError)?;
+    let registry = load_plugins(config)
+        .await
+        .map_err(EngineError)?
+        .map(Arc::new);
+    if let (Some(reg), Some(dir)) = (&registry, config.plugin_dir()) {
+        crate::plugin::watch::spawn(reg.clone(), dir, status.clone(), shutdown.clone())
+            .map_err(fail)?;
+    }
 
     // Build the pipelines and read their checkpoints.
     let mut pipelines = Vec::new();
@@ -180,6 +187,7 @@ async fn run_round(
                 name: i.handle.name.to_string(),
                 kind: i.handle.kind.as_str(),
                 version: i.handle.current.load().version.clone(),
+                loaded_at: crate::status::unix_now(),
             })
             .collect();
         m::register(

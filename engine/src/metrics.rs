@@ -31,6 +31,7 @@ pub const TARGET_BATCH_SECONDS: &str = "sluice_target_batch_seconds";
 pub const PLUGIN_INFO: &str = "sluice_plugin_info";
 pub const CHECKPOINT_AGE: &str = "sluice_checkpoint_age_seconds";
 pub const QUEUE_BYTES: &str = "sluice_queue_bytes";
+pub const PLUGIN_RELOADS: &str = "sluice_plugin_reloads_total";
 
 /// Every metric name above, for the tests that keep the docs and the
 /// dashboard honest.
@@ -54,6 +55,7 @@ pub const ALL: &[&str] = &[
     TARGET_ERRORS,
     CHECKPOINT_AGE,
     QUEUE_BYTES,
+    PLUGIN_RELOADS,
 ];
 
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
@@ -126,6 +128,10 @@ pub fn install() -> Result<PrometheusHandle, String> {
         QUEUE_BYTES,
         "Approximate bytes of transactions queued for a pipeline (stage=pipeline)."
     );
+    describe_counter!(
+        PLUGIN_RELOADS,
+        "Hot reloads of a plugin, by result (ok, failed)."
+    );
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
@@ -184,6 +190,17 @@ pub fn target_transaction(target: &str) {
     counter!(TARGET_TRANSACTIONS, "target" => target.to_owned()).increment(1);
 }
 
+/// A hot reload of a plugin, by result (ok, failed).
+pub fn plugin_reload(plugin: &str, result: &'static str) {
+    counter!(PLUGIN_RELOADS, "plugin" => plugin.to_owned(), "result" => result).increment(1);
+}
+
+/// A plugin's loaded version changed: the old info series drops to 0.
+pub fn plugin_version_swapped(plugin: &str, old: &str, new: &str) {
+    gauge!(PLUGIN_INFO, "plugin" => plugin.to_owned(), "version" => old.to_owned()).set(0.0);
+    plugin_info(plugin, new);
+}
+
 /// Add (or, negative, remove) bytes queued for a pipeline.
 pub fn queue_bytes(pipeline: &str, delta: f64) {
     gauge!(QUEUE_BYTES, "stage" => "pipeline", "pipeline" => pipeline.to_owned()).increment(delta);
@@ -198,6 +215,9 @@ pub fn register(pipeline: &str, target: &str, plugins: &[String]) {
         counter!(TARGET_ERRORS, "target" => target.to_owned(), "kind" => kind).increment(0);
     }
     for plugin in plugins {
+        for result in ["ok", "failed"] {
+            counter!(PLUGIN_RELOADS, "plugin" => plugin.clone(), "result" => result).increment(0);
+        }
         for kind in ["trap", "timeout", "error", "init", "bad_output"] {
             counter!(PLUGIN_ERRORS, "plugin" => plugin.clone(), "kind" => kind).increment(0);
         }

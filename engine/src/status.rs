@@ -37,6 +37,8 @@ pub struct PluginInfo {
     pub name: String,
     pub kind: &'static str,
     pub version: String,
+    /// When this version was loaded, seconds since the epoch.
+    pub loaded_at: f64,
 }
 
 /// One pipeline, as `/status` shows it.
@@ -111,6 +113,18 @@ impl Status {
         self.with(|i| {
             if let Some(p) = i.pipelines.get_mut(name) {
                 f(p);
+            }
+        });
+    }
+
+    /// A plugin's loaded version changed (hot reload).
+    pub fn plugin_swapped(&self, plugin: &str, version: &str) {
+        self.with(|i| {
+            for p in i.pipelines.values_mut() {
+                for info in p.plugins.iter_mut().filter(|info| info.name == plugin) {
+                    info.version = version.to_owned();
+                    info.loaded_at = unix_now();
+                }
             }
         });
     }

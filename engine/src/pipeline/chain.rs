@@ -38,6 +38,13 @@ impl From<PluginFailure> for ChainError {
 }
 
 impl Chain {
+    /// Pin every plugin's version for the next transaction.
+    pub fn pin(&mut self) {
+        for i in self.filters.iter_mut().chain(&mut self.mappers) {
+            i.pin();
+        }
+    }
+
     /// Run the chain on one batch. Returns the batches to apply (the mapped
     /// batch and any extra rows mappers emitted); empty when every row was
     /// dropped.

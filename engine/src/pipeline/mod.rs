@@ -144,6 +144,7 @@ impl<T: Target> Pipeline<T> {
         {
             return Ok(());
         }
+        self.chain.pin();
         let mut routed = Vec::new();
         let mut rows_in = 0;
         let tables = &self.tables;

@@ -43,6 +43,8 @@ impl std::fmt::Display for PluginFailure {
 pub struct Instance {
     runtime: Arc<Runtime>,
     pub handle: Arc<PluginHandle>,
+    /// The version this transaction uses (see [`Instance::pin`]).
+    pinned: Option<Arc<Loaded>>,
     live: Option<Live>,
 }
 
@@ -57,6 +59,7 @@ impl Instance {
         Instance {
             runtime,
             handle,
+            pinned: None,
             live: None,
         }
     }
@@ -73,8 +76,18 @@ impl Instance {
 
     /// The live instance of the handle's current version, instantiating
     /// (and calling `init`) when there is none or the version changed.
+    /// Take the handle's current version for the transaction about to be
+    /// processed: a hot reload swaps the handle at any moment, but a
+    /// transaction sees one version of each plugin from start to end.
+    pub fn pin(&mut self) {
+        self.pinned = Some(self.handle.current.load_full());
+    }
+
     fn live(&mut self) -> Result<&mut Live, PluginFailure> {
-        let current = self.handle.current.load_full();
+        let current = self
+            .pinned
+            .clone()
+            .unwrap_or_else(|| self.handle.current.load_full());
         let stale = self
             .live
             .as_ref()

@@ -8,6 +8,7 @@
 //! * `instance`: a pipeline's instance of a plugin and the calls into it.
 //! * `edits`: a mapper's edits applied natively to a batch.
 //! * `build`: `sluice plugin build`, turning a plugin crate into a component.
+//! * `watch`: hot reload of the plugin folder.
 //!
 //! # Sandbox
 //! Plugins are components that import only `sluice:plugin/host` and
@@ -22,6 +23,7 @@ pub mod edits;
 pub mod host;
 pub mod instance;
 pub mod registry;
+pub mod watch;
 
 pub use instance::{Instance, PluginFailure};
 pub use registry::{Limits, PluginHandle, Registry, Runtime};

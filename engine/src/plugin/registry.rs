@@ -128,9 +128,21 @@ impl Runtime {
     pub fn load(&self, name: &str, path: &Path, config: String) -> Result<Loaded, String> {
         let bytes = std::fs::read(path)
             .map_err(|e| format!("plugin `{name}`: cannot read {}: {e}", path.display()))?;
-        let component = Component::new(&self.engine, &bytes).map_err(|e| {
+        self.load_bytes(name, &bytes, path, config)
+    }
+
+    /// Compile and type-check a component from its bytes (`path` is for
+    /// messages). Blocking.
+    pub fn load_bytes(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        path: &Path,
+        config: String,
+    ) -> Result<Loaded, String> {
+        let component = Component::new(&self.engine, bytes).map_err(|e| {
             format!(
-                "plugin `{name}` ({}) is not a valid WebAssembly component: {e:#}; build it with the Sluice SDK (scripts/build-plugins) so it is made into a component",
+                "plugin `{name}` ({}) is not a valid WebAssembly component: {e:#}; build it with `sluice plugin build` so it is made into a component",
                 path.display()
             )
         })?;
@@ -155,14 +167,76 @@ impl Runtime {
         };
         Ok(Loaded {
             pre,
-            version: version_of(&bytes),
+            version: version_of(bytes),
             config,
         })
     }
 }
 
+impl Runtime {
+    /// Prove a freshly loaded version works before it replaces anything:
+    /// instantiate it, call `init` with its config, and make one call on an
+    /// empty batch, all under the usual limits. Blocking.
+    pub fn validate(&self, name: &str, loaded: &Loaded) -> Result<(), String> {
+        let mut store = self.store(Arc::from(name));
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        let empty = || super::host::BatchRes {
+            changes: crate::change::TableChanges {
+                schema: Arc::new(crate::change::TableSchema {
+                    database: String::new(),
+                    table: String::new(),
+                    columns: Vec::new(),
+                    key: Vec::new(),
+                    target_table: None,
+                }),
+                rows: Vec::new(),
+            },
+        };
+        let fail = |what: &str, e: wasmtime::Error| {
+            format!("plugin `{name}` version {}: {what}: {e:#}", loaded.version)
+        };
+        let batch = store
+            .data_mut()
+            .table
+            .push(empty())
+            .map_err(|e| fail("host", e.into()))?;
+        let borrow =
+            wasmtime::component::Resource::<super::host::BatchRes>::new_borrow(batch.rep());
+        let refused = |what: &str, msg: String| {
+            format!("plugin `{name}` version {}: {what}: {msg}", loaded.version)
+        };
+        match &loaded.pre {
+            Pre::Filter(pre) => {
+                let f = pre
+                    .instantiate(&mut store)
+                    .map_err(|e| fail("instantiate", e))?;
+                f.call_init(&mut store, &loaded.config)
+                    .map_err(|e| fail("init", e))?
+                    .map_err(|m| refused("init", m))?;
+                store.set_epoch_deadline(self.limits.deadline_ticks());
+                f.call_filter(&mut store, borrow)
+                    .map_err(|e| fail("test call", e))?
+                    .map_err(|m| refused("test call", m))?;
+            }
+            Pre::Mapper(pre) => {
+                let mp = pre
+                    .instantiate(&mut store)
+                    .map_err(|e| fail("instantiate", e))?;
+                mp.call_init(&mut store, &loaded.config)
+                    .map_err(|e| fail("init", e))?
+                    .map_err(|m| refused("init", m))?;
+                store.set_epoch_deadline(self.limits.deadline_ticks());
+                mp.call_map(&mut store, borrow)
+                    .map_err(|e| fail("test call", e))?
+                    .map_err(|m| refused("test call", m))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// FNV-1a 64 of the file, as 12 hex digits: stable and dependency-free.
-fn version_of(bytes: &[u8]) -> String {
+pub fn version_of(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);
