@@ -131,6 +131,11 @@ impl Sluice {
         }
     }
 
+    /// The process id, for /proc measurements.
+    pub fn child_id(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     fn pid(&self) -> i32 {
         self.child.as_ref().expect("running").id() as i32
     }
@@ -149,8 +154,8 @@ impl Sluice {
         let _ = Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status();
-        self.wait(Duration::from_secs(20))
-            .expect("sluice exits within 20 s of SIGTERM")
+        self.wait(Duration::from_secs(10))
+            .expect("sluice exits within 10 s of SIGTERM")
     }
 
     /// Wait for the process to exit on its own.
