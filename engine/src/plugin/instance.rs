@@ -229,6 +229,15 @@ fn describe(e: &wasmtime::Error) -> String {
             "ran past its deadline ([plugins] deadline_ms)".to_owned()
         }
         Some(t) => format!("trapped: {t}"),
-        None => format!("{e:#}"),
+        // Not a wasm trap: a host error, or the limiter refusing memory.
+        // The root cause says what happened; the rest is a wasm backtrace.
+        None => {
+            let root = e.root_cause().to_string();
+            if root.contains("memory") {
+                format!("{root} (the memory cap is [plugins] memory_mib)")
+            } else {
+                root
+            }
+        }
     }
 }
