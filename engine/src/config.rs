@@ -133,6 +133,20 @@ pub struct PipelineConfig {
     /// Target table name template; `{db}` and `{table}` expand to the source
     /// names. Defaults to `{table}`.
     pub target_table: String,
+    /// What a definite error (plugin fault, row the target rejects) does.
+    pub on_error: OnError,
+}
+
+/// A pipeline's policy for definite errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnError {
+    /// Stop the pipeline; the checkpoint stays before the change.
+    Halt,
+    /// Drop the change, count it and log it, and go on.
+    Skip,
+    /// Store the change, the error and the position in `sluice_dead_letter`
+    /// in the target, in the same transaction as the checkpoint, and go on.
+    DeadLetter,
 }
 
 /// A `db.table` pattern with `*` wildcards.
@@ -247,6 +261,7 @@ pub const PIPELINE_KEYS: &[&str] = &[
     "mappers",
     "target",
     "target_table",
+    "on_error",
 ];
 
 const fn default_server_id() -> u32 {
@@ -736,6 +751,20 @@ impl<'a> Walker<'a> {
                 }
                 None => default_target_table(),
             };
+            let on_error = match self.string(t, &p, "on_error") {
+                None => OnError::Halt,
+                Some((v, span)) => {
+                    match v.as_str() {
+                        "halt" => OnError::Halt,
+                        "skip" => OnError::Skip,
+                        "dead-letter" => OnError::DeadLetter,
+                        _ => {
+                            self.error(span, &join(&p, "on_error"), format!("`{v}` is not a policy; use \"halt\", \"skip\" or \"dead-letter\""));
+                            OnError::Halt
+                        }
+                    }
+                }
+            };
             if let (Some((name, _)), Some(target)) = (name, target) {
                 out.push(PipelineConfig {
                     name,
@@ -744,6 +773,7 @@ impl<'a> Walker<'a> {
                     mappers,
                     target,
                     target_table,
+                    on_error,
                 });
             }
         }

@@ -29,6 +29,9 @@ pub struct PipelineError {
     pub table: Option<String>,
     /// The end position of the transaction being processed.
     pub position: Option<BinlogPosition>,
+    /// For a row the target rejected: (batch, row) index into what was
+    /// being applied, so a policy can set that row aside and retry.
+    pub row: Option<(usize, usize)>,
     pub message: String,
 }
 
@@ -38,6 +41,7 @@ impl PipelineError {
             kind: ErrorKind::Transient,
             table: None,
             position: None,
+            row: None,
             message: message.into(),
         }
     }
@@ -47,6 +51,7 @@ impl PipelineError {
             kind: ErrorKind::Definite,
             table: None,
             position: None,
+            row: None,
             message: message.into(),
         }
     }

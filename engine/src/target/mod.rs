@@ -16,8 +16,8 @@ pub mod mysql;
 
 use std::sync::Arc;
 
-use crate::change::RowChange;
 use crate::change::TableSchema;
+use crate::change::{Op, RowChange};
 use crate::error::PipelineError;
 use crate::position::{BinlogPosition, Gtid};
 
@@ -26,6 +26,18 @@ use crate::position::{BinlogPosition, Gtid};
 pub struct Checkpoint {
     pub position: BinlogPosition,
     pub gtid: Option<Gtid>,
+}
+
+/// A change set aside by the `dead-letter` policy, stored in the target with
+/// the checkpoint of its transaction.
+#[derive(Clone, Debug)]
+pub struct DeadLetter {
+    /// `db.table` of the source row.
+    pub source_table: String,
+    pub op: Op,
+    /// The change as JSON: `{"op", "before": {column: value}, "after": ...}`.
+    pub change: String,
+    pub error: String,
 }
 
 /// Changes to one target table, ready to apply.
@@ -47,11 +59,14 @@ pub trait Target {
     /// The pipeline's checkpoint, if it has one.
     async fn checkpoint(&mut self, pipeline: &str) -> Result<Option<Checkpoint>, PipelineError>;
 
-    /// Apply `changes` and store `checkpoint` for `pipeline`, atomically.
+    /// Apply `changes`, store `dead` letters and store `checkpoint` for
+    /// `pipeline`, atomically. A rejected row is reported with its (batch,
+    /// row) index in [`PipelineError::row`].
     async fn apply(
         &mut self,
         pipeline: &str,
         changes: &[Routed],
+        dead: &[DeadLetter],
         checkpoint: &Checkpoint,
     ) -> Result<(), PipelineError>;
 }

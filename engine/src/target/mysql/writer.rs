@@ -19,7 +19,7 @@ use crate::change::{Op, RowChange, Value};
 use crate::error::{ErrorKind, PipelineError};
 use crate::metrics as m;
 use crate::position::{BinlogPosition, Gtid};
-use crate::target::{Checkpoint, Routed, Target};
+use crate::target::{Checkpoint, DeadLetter, Routed, Target};
 
 const CREATE_CHECKPOINT: &str = "CREATE TABLE IF NOT EXISTS sluice_checkpoint (
     pipeline VARCHAR(255) NOT NULL PRIMARY KEY,
@@ -28,6 +28,22 @@ const CREATE_CHECKPOINT: &str = "CREATE TABLE IF NOT EXISTS sluice_checkpoint (
     gtid VARCHAR(255) NULL,
     updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
 ) ENGINE=InnoDB";
+
+const CREATE_DEAD_LETTER: &str = "CREATE TABLE IF NOT EXISTS sluice_dead_letter (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    pipeline VARCHAR(255) NOT NULL,
+    source_table VARCHAR(512) NOT NULL,
+    op VARCHAR(8) NOT NULL,
+    change_json LONGTEXT NOT NULL,
+    error TEXT NOT NULL,
+    binlog_file VARCHAR(512) NOT NULL,
+    binlog_pos BIGINT UNSIGNED NOT NULL,
+    created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    KEY (pipeline, id)
+) ENGINE=InnoDB";
+
+const WRITE_DEAD_LETTER: &str = "INSERT INTO sluice_dead_letter \
+     (pipeline, source_table, op, change_json, error, binlog_file, binlog_pos) VALUES (?, ?, ?, ?, ?, ?, ?)";
 
 const WRITE_CHECKPOINT: &str = "INSERT INTO sluice_checkpoint (pipeline, binlog_file, binlog_pos, gtid) VALUES (?, ?, ?, ?) \
      ON DUPLICATE KEY UPDATE binlog_file = VALUES(binlog_file), binlog_pos = VALUES(binlog_pos), gtid = VALUES(gtid)";
@@ -75,6 +91,7 @@ impl MysqlTarget {
             kind,
             table: None,
             position: None,
+            row: None,
             message: format!("target `{}`: {}: {e}", self.name, what()),
         }
     }
@@ -108,6 +125,7 @@ impl MysqlTarget {
         &mut self,
         pipeline: &str,
         changes: &[Routed],
+        dead: &[DeadLetter],
         cp: &Checkpoint,
     ) -> Result<(), PipelineError> {
         let sqls = changes
@@ -115,7 +133,7 @@ impl MysqlTarget {
             .map(|r| self.statements(r))
             .collect::<Result<Vec<_>, _>>()?;
         let conn = self.conn().await?;
-        match run_transaction(conn, pipeline, changes, &sqls, cp).await {
+        match run_transaction(conn, pipeline, changes, &sqls, dead, cp).await {
             Ok(counts) => {
                 m::target_transaction(&self.name);
                 for (op, n) in [Op::Insert, Op::Update, Op::Delete].into_iter().zip(counts) {
@@ -125,20 +143,22 @@ impl MysqlTarget {
                 }
                 Ok(())
             }
-            Err((e, what, table)) => {
+            Err((e, what, at)) => {
                 // Dropping the connection rolls the transaction back.
                 self.conn = None;
-                let err = self.error(e, || format!("applying {what}"));
-                Err(match table {
-                    Some(t) => err.with_table(|| t),
-                    None => err,
-                })
+                let mut err = self.error(e, || format!("applying {what}"));
+                if let Some((b, r)) = at {
+                    err.row = Some((b, r));
+                    err = err.with_table(|| changes[b].table.clone());
+                }
+                Err(err)
             }
         }
     }
 }
 
-type TxError = (mysql_async::Error, String, Option<String>);
+/// The error, what was being written, and which (batch, row) if a row.
+type TxError = (mysql_async::Error, String, Option<(usize, usize)>);
 
 /// One target transaction: every row, then the checkpoint, then COMMIT.
 /// Returns the rows written per op (insert, update, delete).
@@ -147,6 +167,7 @@ async fn run_transaction(
     pipeline: &str,
     changes: &[Routed],
     sqls: &[Arc<TableSql>],
+    dead: &[DeadLetter],
     cp: &Checkpoint,
 ) -> Result<[u64; 3], TxError> {
     let mut tx = conn
@@ -154,13 +175,29 @@ async fn run_transaction(
         .await
         .map_err(|e| (e, "START TRANSACTION".to_owned(), None))?;
     let mut counts = [0u64; 3];
-    for (r, sql) in changes.iter().zip(sqls) {
-        for row in &r.rows {
+    for (b, (r, sql)) in changes.iter().zip(sqls).enumerate() {
+        for (i, row) in r.rows.iter().enumerate() {
             apply_row(&mut tx, sql, &r.schema.key, row)
                 .await
-                .map_err(|e| (e, describe_row(r, row), Some(r.table.clone())))?;
+                .map_err(|e| (e, describe_row(r, row), Some((b, i))))?;
             counts[row.op as usize] += 1;
         }
+    }
+    for d in dead {
+        tx.exec_drop(
+            WRITE_DEAD_LETTER,
+            (
+                pipeline,
+                &d.source_table,
+                d.op.as_str(),
+                &d.change,
+                &d.error,
+                cp.position.file.name(),
+                cp.position.pos,
+            ),
+        )
+        .await
+        .map_err(|e| (e, "a dead letter".to_owned(), None))?;
     }
     let gtid = cp.gtid.map(|g| g.to_string());
     tx.exec_drop(
@@ -232,9 +269,15 @@ async fn apply_row(
 
 impl Target for MysqlTarget {
     async fn prepare(&mut self) -> Result<(), PipelineError> {
-        let conn = self.conn().await?;
-        let r = conn.query_drop(CREATE_CHECKPOINT).await;
-        r.map_err(|e| self.error(e, || "creating sluice_checkpoint".into()))
+        for (sql, what) in [
+            (CREATE_CHECKPOINT, "sluice_checkpoint"),
+            (CREATE_DEAD_LETTER, "sluice_dead_letter"),
+        ] {
+            let conn = self.conn().await?;
+            let r = conn.query_drop(sql).await;
+            r.map_err(|e| self.error(e, || format!("creating {what}")))?;
+        }
+        Ok(())
     }
 
     async fn checkpoint(&mut self, pipeline: &str) -> Result<Option<Checkpoint>, PipelineError> {
@@ -273,8 +316,9 @@ impl Target for MysqlTarget {
         &mut self,
         pipeline: &str,
         changes: &[Routed],
+        dead: &[DeadLetter],
         checkpoint: &Checkpoint,
     ) -> Result<(), PipelineError> {
-        self.apply_once(pipeline, changes, checkpoint).await
+        self.apply_once(pipeline, changes, dead, checkpoint).await
     }
 }
