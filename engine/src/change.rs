@@ -106,6 +106,8 @@ pub struct Transaction {
     pub timestamp: u32,
     /// Approximate heap bytes of the row changes, for queue accounting.
     pub bytes: usize,
+    /// The schema change this transaction is, if it is one.
+    pub ddl: Option<crate::source::ddl::Ddl>,
 }
 
 impl Transaction {

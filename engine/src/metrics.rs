@@ -32,6 +32,7 @@ pub const PLUGIN_INFO: &str = "sluice_plugin_info";
 pub const CHECKPOINT_AGE: &str = "sluice_checkpoint_age_seconds";
 pub const QUEUE_BYTES: &str = "sluice_queue_bytes";
 pub const PLUGIN_RELOADS: &str = "sluice_plugin_reloads_total";
+pub const SOURCE_DDL_UNPARSED: &str = "sluice_source_ddl_unparsed_total";
 
 /// Every metric name above, for the tests that keep the docs and the
 /// dashboard honest.
@@ -56,6 +57,7 @@ pub const ALL: &[&str] = &[
     CHECKPOINT_AGE,
     QUEUE_BYTES,
     PLUGIN_RELOADS,
+    SOURCE_DDL_UNPARSED,
 ];
 
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
@@ -132,6 +134,10 @@ pub fn install() -> Result<PrometheusHandle, String> {
         PLUGIN_RELOADS,
         "Hot reloads of a plugin, by result (ok, failed)."
     );
+    describe_counter!(
+        SOURCE_DDL_UNPARSED,
+        "DDL statements in the binlog that Sluice could not parse (logged; decoding is unaffected)."
+    );
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
@@ -156,6 +162,10 @@ pub fn source_file(index: u64) {
 
 pub fn source_connected(up: bool) {
     gauge!(SOURCE_CONNECTED).set(if up { 1.0 } else { 0.0 });
+}
+
+pub fn source_ddl_unparsed() {
+    counter!(SOURCE_DDL_UNPARSED).increment(1);
 }
 
 pub fn source_reconnect() {
@@ -210,6 +220,7 @@ pub fn queue_bytes(pipeline: &str, delta: f64) {
 /// and alerts see 0 rather than nothing.
 pub fn register(pipeline: &str, target: &str, plugins: &[String]) {
     counter!(SOURCE_RECONNECTS).increment(0);
+    counter!(SOURCE_DDL_UNPARSED).increment(0);
     gauge!(QUEUE_BYTES, "stage" => "pipeline", "pipeline" => pipeline.to_owned()).increment(0.0);
     for kind in ["transient", "definite"] {
         counter!(TARGET_ERRORS, "target" => target.to_owned(), "kind" => kind).increment(0);

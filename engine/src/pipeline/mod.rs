@@ -156,6 +156,16 @@ impl<T: Target> Pipeline<T> {
         {
             return Ok(());
         }
+        if let Some(ddl) = &txn.ddl
+            && ddl
+                .tables
+                .iter()
+                .any(|(d, t)| self.tables.iter().any(|p| p.matches(d, t)))
+        {
+            // Rows keep decoding with the columns of their own table maps;
+            // the target table is not changed (DDL apply is not built yet).
+            tracing::warn!(pipeline = %self.name, statement = %ddl.statement, position = %txn.end, "schema change on a copied table; the target table is not altered");
+        }
         self.chain.pin();
         let mut routed = Vec::new();
         let mut dead = Vec::new();

@@ -5,6 +5,7 @@
 //!   position, the collation table, opening the dump connection.
 //! * `reader`: the event stream turned into [`Transaction`]s.
 //! * `decode`: table maps and row images turned into typed values.
+//! * `ddl`: schema-change statements as events of their own.
 //!
 //! # Resumption
 //! [`run`] starts at the position it is given (the oldest pipeline
@@ -21,6 +22,7 @@
 //! definite: `run` returns it with the binlog position and the engine stops
 //! loudly, rather than skip data.
 
+pub mod ddl;
 mod decode;
 mod reader;
 mod server;

@@ -94,6 +94,7 @@ fn type_name(t: u8) -> &'static str {
 #[derive(Default)]
 struct Pending {
     changes: Vec<TableChanges>,
+    ddl: Option<super::ddl::Ddl>,
     gtid: Option<Gtid>,
 }
 
@@ -195,8 +196,8 @@ impl BinlogReader {
                 // which ends the transaction itself (see `query`).
                 let (gtid, _flags) = Gtid::from_mariadb_event(ev.data(), h.server_id()).map_err(|e| self.definite(end, e))?;
                 self.pending = Some(Pending {
-                    changes: Vec::new(),
                     gtid: Some(gtid),
+                    ..Pending::default()
                 });
                 Ok(None)
             }
@@ -275,10 +276,15 @@ impl BinlogReader {
             "XA" => Err(self.definite(end, "XA transactions are not supported yet".into())),
             _ => {
                 // DDL (or another statement that commits implicitly).
-                tracing::info!(schema = %q.schema(), statement = %sql.chars().take(200).collect::<String>(), "schema change in the binlog");
-                if self.pending.is_none() {
-                    self.pending = Some(Pending::default());
+                let ddl = super::ddl::parse(&q.schema(), &sql);
+                let shown: String = sql.chars().take(200).collect();
+                if ddl.parsed {
+                    tracing::info!(schema = %q.schema(), statement = %shown, "schema change in the binlog");
+                } else {
+                    m::source_ddl_unparsed();
+                    tracing::warn!(schema = %q.schema(), statement = %shown, "a DDL statement Sluice does not understand; rows after it still decode from their table maps");
                 }
+                self.pending.get_or_insert_with(Pending::default).ddl = Some(ddl);
                 Ok(Some(self.finish(end, timestamp)?))
             }
         }
@@ -345,6 +351,7 @@ impl BinlogReader {
             .sum();
         Ok(Transaction {
             bytes,
+            ddl: pending.ddl,
             changes: pending.changes,
             end,
             gtid: pending.gtid,

@@ -1,0 +1,305 @@
+//! Schema changes in the binlog, as events of their own.
+//!
+//! Rows are always decoded with the columns their own TABLE_MAP event
+//! carries (`binlog_row_metadata=FULL`), so a row before an `ALTER` and a row
+//! after it each decode with the columns they had, even when the engine
+//! restarts at a position older than the change. DDL statements themselves
+//! reach the pipeline as [`Ddl`] events so that a target can follow them.
+//!
+//! This parser only finds which tables a statement touches; it is a small
+//! tokenizer, not SQL grammar. A statement it cannot read never stops the
+//! engine: it is logged and counted (`sluice_source_ddl_unparsed_total`), and
+//! the rows after it still decode correctly from their table maps.
+
+/// What a DDL statement does, as far as replication cares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DdlKind {
+    CreateTable,
+    AlterTable,
+    DropTable,
+    RenameTable,
+    TruncateTable,
+    /// CREATE/DROP INDEX, and statements that touch no table (CREATE
+    /// DATABASE, GRANT, ...): nothing for a table copy to follow.
+    Other,
+}
+
+/// A DDL statement from the binlog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ddl {
+    /// The default database the statement ran in.
+    pub database: String,
+    pub statement: String,
+    pub kind: DdlKind,
+    /// `(database, table)` of every table it touches, in statement order
+    /// (for RENAME: old, new, old, new...). Empty when not understood.
+    pub tables: Vec<(String, String)>,
+    /// Whether the parser understood the statement.
+    pub parsed: bool,
+}
+
+/// Split SQL into words: identifiers (backticks removed), `.`, `,` and `(`;
+/// comments and string literals are dropped.
+fn tokens(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' => {
+                let mut id = String::new();
+                while let Some(c) = chars.next() {
+                    if c == '`' {
+                        if chars.peek() == Some(&'`') {
+                            chars.next();
+                            id.push('`');
+                        } else {
+                            break;
+                        }
+                    } else {
+                        id.push(c);
+                    }
+                }
+                out.push(id);
+            }
+            '\'' | '"' => {
+                while let Some(d) = chars.next() {
+                    if d == '\\' {
+                        chars.next();
+                    } else if d == c {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                let mut prev = ' ';
+                for d in chars.by_ref() {
+                    if prev == '*' && d == '/' {
+                        break;
+                    }
+                    prev = d;
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '#' => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '.' | ',' | '(' | ')' | ';' => out.push(c.to_string()),
+            c if c.is_whitespace() => {}
+            c => {
+                let mut w = c.to_string();
+                while let Some(&d) = chars.peek() {
+                    if d.is_whitespace() || "`.,();'\"".contains(d) {
+                        break;
+                    }
+                    w.push(d);
+                    chars.next();
+                }
+                out.push(w);
+            }
+        }
+    }
+    out
+}
+
+fn is(t: Option<&String>, word: &str) -> bool {
+    t.is_some_and(|t| t.eq_ignore_ascii_case(word))
+}
+
+/// Read `[db.]table` at `i`; returns it and the index after it.
+fn table_name(t: &[String], i: usize, default_db: &str) -> Option<((String, String), usize)> {
+    let first = t.get(i)?;
+    if matches!(first.as_str(), "." | "," | "(" | ")" | ";") {
+        return None;
+    }
+    if t.get(i + 1).map(String::as_str) == Some(".") {
+        let second = t.get(i + 2)?;
+        Some(((first.clone(), second.clone()), i + 3))
+    } else {
+        Some(((default_db.to_owned(), first.clone()), i + 1))
+    }
+}
+
+/// Skip `IF [NOT] EXISTS`.
+fn skip_if_exists(t: &[String], mut i: usize) -> usize {
+    if is(t.get(i), "IF") {
+        i += 1;
+        if is(t.get(i), "NOT") {
+            i += 1;
+        }
+        if is(t.get(i), "EXISTS") {
+            i += 1;
+        }
+    }
+    i
+}
+
+/// Parse a statement that is not BEGIN/COMMIT/DML.
+pub fn parse(database: &str, statement: &str) -> Ddl {
+    let t = tokens(statement);
+    let mut ddl = Ddl {
+        database: database.to_owned(),
+        statement: statement.to_owned(),
+        kind: DdlKind::Other,
+        tables: Vec::new(),
+        parsed: true,
+    };
+    // Skip CREATE modifiers: OR REPLACE, TEMPORARY, DEFINER=..., ONLINE, IGNORE.
+    let mut i = 1;
+    while t.get(i).is_some_and(|w| {
+        ["OR", "REPLACE", "TEMPORARY", "ONLINE", "OFFLINE", "IGNORE"]
+            .iter()
+            .any(|k| w.eq_ignore_ascii_case(k))
+            || w.to_ascii_uppercase().starts_with("DEFINER")
+    }) {
+        i += 1;
+    }
+    let verb = t
+        .first()
+        .map(|w| w.to_ascii_uppercase())
+        .unwrap_or_default();
+    let one_table = |kind: DdlKind, i: usize, ddl: &mut Ddl| match table_name(
+        &t,
+        skip_if_exists(&t, i + 1),
+        database,
+    ) {
+        Some((name, _)) => {
+            ddl.kind = kind;
+            ddl.tables.push(name);
+        }
+        None => ddl.parsed = false,
+    };
+    match (
+        verb.as_str(),
+        t.get(i).map(|w| w.to_ascii_uppercase()).as_deref(),
+    ) {
+        ("CREATE", Some("TABLE")) => one_table(DdlKind::CreateTable, i, &mut ddl),
+        ("ALTER", Some("TABLE")) => one_table(DdlKind::AlterTable, i, &mut ddl),
+        ("TRUNCATE", Some("TABLE")) => one_table(DdlKind::TruncateTable, i, &mut ddl),
+        ("TRUNCATE", Some(_)) => one_table(DdlKind::TruncateTable, i - 1, &mut ddl),
+        ("DROP", Some("TABLE")) => {
+            ddl.kind = DdlKind::DropTable;
+            let mut j = skip_if_exists(&t, i + 1);
+            while let Some((name, next)) = table_name(&t, j, database) {
+                ddl.tables.push(name);
+                if t.get(next).map(String::as_str) != Some(",") {
+                    break;
+                }
+                j = next + 1;
+            }
+            ddl.parsed = !ddl.tables.is_empty();
+        }
+        ("RENAME", Some("TABLE")) => {
+            ddl.kind = DdlKind::RenameTable;
+            let mut j = i + 1;
+            loop {
+                let Some((from, next)) = table_name(&t, j, database) else {
+                    break;
+                };
+                if !is(t.get(next), "TO") {
+                    break;
+                }
+                let Some((to, after)) = table_name(&t, next + 1, database) else {
+                    break;
+                };
+                ddl.tables.push(from);
+                ddl.tables.push(to);
+                if t.get(after).map(String::as_str) != Some(",") {
+                    break;
+                }
+                j = after + 1;
+            }
+            ddl.parsed = !ddl.tables.is_empty();
+        }
+        (
+            "CREATE" | "ALTER" | "DROP",
+            Some(
+                "DATABASE" | "SCHEMA" | "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "VIEW"
+                | "USER" | "ROLE" | "EVENT" | "FUNCTION" | "PROCEDURE" | "TRIGGER" | "SEQUENCE"
+                | "SERVER",
+            ),
+        ) => {}
+        (
+            "GRANT" | "REVOKE" | "FLUSH" | "ANALYZE" | "OPTIMIZE" | "REPAIR" | "SET" | "INSTALL"
+            | "UNINSTALL",
+            _,
+        ) => {}
+        _ => ddl.parsed = false,
+    }
+    ddl
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(db: &str, sql: &str) -> (DdlKind, Vec<(String, String)>, bool) {
+        let d = parse(db, sql);
+        (d.kind, d.tables, d.parsed)
+    }
+
+    fn t(db: &str, table: &str) -> (String, String) {
+        (db.to_owned(), table.to_owned())
+    }
+
+    #[test]
+    fn finds_the_tables_of_common_ddl() {
+        assert_eq!(
+            tables("shop", "ALTER TABLE product ADD COLUMN x INT"),
+            (DdlKind::AlterTable, vec![t("shop", "product")], true)
+        );
+        assert_eq!(
+            tables(
+                "shop",
+                "create table if not exists `other`.`my``t` (id int)"
+            ),
+            (DdlKind::CreateTable, vec![t("other", "my`t")], true)
+        );
+        assert_eq!(
+            tables(
+                "shop",
+                "DROP TABLE IF EXISTS a, b.c /* generated by server */"
+            ),
+            (DdlKind::DropTable, vec![t("shop", "a"), t("b", "c")], true)
+        );
+        assert_eq!(
+            tables("shop", "RENAME TABLE a TO b, x.y TO x.z"),
+            (
+                DdlKind::RenameTable,
+                vec![t("shop", "a"), t("shop", "b"), t("x", "y"), t("x", "z")],
+                true
+            )
+        );
+        assert_eq!(
+            tables("shop", "TRUNCATE t"),
+            (DdlKind::TruncateTable, vec![t("shop", "t")], true)
+        );
+        assert_eq!(
+            tables("shop", "CREATE OR REPLACE TEMPORARY TABLE t (a int)").1,
+            vec![t("shop", "t")]
+        );
+        assert_eq!(
+            tables("shop", "CREATE DATABASE x"),
+            (DdlKind::Other, vec![], true)
+        );
+        assert_eq!(
+            tables("shop", "CREATE INDEX i ON t (a)"),
+            (DdlKind::Other, vec![], true)
+        );
+    }
+
+    #[test]
+    fn a_statement_it_cannot_read_is_marked_not_parsed() {
+        assert!(!parse("shop", "FROBNICATE TABLE t").parsed);
+        assert!(!parse("shop", "ALTER TABLE").parsed);
+    }
+}
