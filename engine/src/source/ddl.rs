@@ -201,10 +201,7 @@ pub fn parse(database: &str, statement: &str) -> Ddl {
         ("RENAME", Some("TABLE")) => {
             ddl.kind = DdlKind::RenameTable;
             let mut j = i + 1;
-            loop {
-                let Some((from, next)) = table_name(&t, j, database) else {
-                    break;
-                };
+            while let Some((from, next)) = table_name(&t, j, database) {
                 if !is(t.get(next), "TO") {
                     break;
                 }
