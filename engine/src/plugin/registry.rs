@@ -276,7 +276,16 @@ impl Registry {
             let config = configs
                 .get(name)
                 .map_or_else(|| "{}".to_owned(), |v| v.to_string());
-            match runtime.load(name, &path, config) {
+            // Loaded, the right world, and working: init with its config and
+            // one test call succeed, so a bad config fails at start-up (and in
+            // `sluice check`), not at the first row.
+            let checked = runtime.load(name, &path, config).and_then(|loaded| {
+                if loaded.kind() == *kind {
+                    runtime.validate(name, &loaded)?;
+                }
+                Ok(loaded)
+            });
+            match checked {
                 Ok(loaded) if loaded.kind() != *kind => errors.push(format!(
                     "plugin `{name}` is a {} but a pipeline lists it under {}",
                     loaded.kind().as_str(),

@@ -38,6 +38,40 @@ pub fn mapper(attr: TokenStream, item: TokenStream) -> TokenStream {
         .into()
 }
 
+/// `#[sluice::init] fn setup(config: &str) -> Result<(), String>`: run once
+/// with the plugin's config section as JSON before any batch. Put it in the
+/// same module as the `#[sluice::filter]` or `#[sluice::mapper]` function.
+#[proc_macro_attribute]
+pub fn init(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let func = parse_macro_input!(item as ItemFn);
+    if !attr.is_empty() {
+        return syn::Error::new_spanned(Tokens::from(attr), "#[sluice::init] takes no arguments")
+            .into_compile_error()
+            .into();
+    }
+    let sig = &func.sig;
+    let ok = sig.inputs.len() == 1
+        && matches!(&sig.output, ReturnType::Type(..))
+        && sig.asyncness.is_none()
+        && sig.generics.params.is_empty();
+    if !ok {
+        return syn::Error::new_spanned(
+            sig,
+            "expected `fn name(config: &str) -> Result<(), String>`",
+        )
+        .into_compile_error()
+        .into();
+    }
+    let name = &sig.ident;
+    quote! {
+        #func
+
+        #[doc(hidden)]
+        const __SLUICE_INIT: Option<::sluice::__rt::InitFn> = Some(#name);
+    }
+    .into()
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum World {
     Filter,
@@ -123,9 +157,12 @@ fn expand(attr: Tokens, func: ItemFn, world: World) -> syn::Result<Tokens> {
     check_signature(&func, world)?;
     let user = &func.sig.ident;
     let world_name = name(world);
+    // Without `init = f`, use the module's `#[sluice::init]` function if it
+    // has one: it defines `__SLUICE_INIT`, which shadows the glob-imported
+    // `None` below.
     let init_arg = match init {
-        Some(p) => quote!(Some(#p as fn(&str) -> Result<(), String>)),
-        None => quote!(None),
+        Some(p) => quote!(Some(#p as ::sluice::__rt::InitFn)),
+        None => quote!(__SLUICE_INIT),
     };
     let types = quote!(__sluice_bindings::sluice::plugin::types);
     let host = quote!(__sluice_bindings::sluice::plugin::host);
@@ -172,6 +209,9 @@ fn expand(attr: Tokens, func: ItemFn, world: World) -> syn::Result<Tokens> {
     };
     Ok(quote! {
         #func
+
+        #[allow(unused_imports)]
+        use ::sluice::__rt::no_init::*;
 
         #[doc(hidden)]
         #[allow(warnings, clippy::all)]

@@ -11,6 +11,13 @@ pub type LogFn = fn(Level, &str);
 /// An author's `init = function`.
 pub type InitFn = fn(&str) -> Result<(), String>;
 
+/// The fallback `__SLUICE_INIT` a plugin module sees through a glob import
+/// when it has no `#[sluice::init]` function; a real one (an item in the
+/// module) shadows it.
+pub mod no_init {
+    pub const __SLUICE_INIT: Option<super::InitFn> = None;
+}
+
 static LOG: OnceLock<LogFn> = OnceLock::new();
 static CONFIG: OnceLock<String> = OnceLock::new();
 

@@ -19,6 +19,16 @@
 //! }
 //! ```
 //!
+//! A plugin that needs settings adds, in the same module,
+//!
+//! ```ignore
+//! #[sluice::init]
+//! fn setup(config: &str) -> Result<(), String> { /* parse the JSON */ Ok(()) }
+//! ```
+//!
+//! which runs once with the plugin's `[plugins.config.NAME]` section as JSON;
+//! an `Err` refuses the plugin with that message.
+//!
 //! Build with `sluice plugin build DIR`; the result is a component for the
 //! `filter` or `mapper` world of `wit/sluice.wit`.
 //!
@@ -37,7 +47,7 @@ mod rows;
 
 pub use rows::{Row, RowMut, Rows};
 pub use sluice_cell::{CellRef, Date, DateTime, Time, Timestamp, Value};
-pub use sluice_sdk_macros::{filter, mapper};
+pub use sluice_sdk_macros::{filter, init, mapper};
 
 #[doc(hidden)]
 pub use wit_bindgen as __wit_bindgen;
