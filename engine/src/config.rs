@@ -41,7 +41,7 @@ use toml::de::{DeTable, DeValue};
 use crate::position::StartFrom;
 
 /// The whole configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// The file this was read from, for messages.
     pub path: PathBuf,
@@ -55,7 +55,7 @@ pub struct Config {
 }
 
 /// `[source]`: the MySQL/MariaDB server whose binlog is read.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SourceConfig {
     /// `mysql://user:password@host:port`; the user needs REPLICATION SLAVE,
     /// REPLICATION CLIENT and SELECT.
@@ -71,7 +71,7 @@ pub struct SourceConfig {
 }
 
 /// `[plugins]`: where plugins live and what they may use.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PluginsConfig {
     /// Folder of `.wasm` components, relative to the config file. `None`
     /// when the section is absent (then no pipeline may name a plugin).
@@ -86,7 +86,7 @@ pub struct PluginsConfig {
 }
 
 /// `[metrics]`: the HTTP listener for Prometheus.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MetricsConfig {
     /// Address to listen on; loopback by default so metrics are not exposed
     /// by accident.
@@ -94,7 +94,7 @@ pub struct MetricsConfig {
 }
 
 /// `[admin]`: the write side of the HTTP API.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdminConfig {
     /// Bearer token for `POST /pipelines/{name}/resume`; the endpoint is
     /// disabled without one. With a token set, the process also stays up
@@ -109,7 +109,7 @@ pub enum TargetKind {
 }
 
 /// `[targets.NAME]`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TargetConfig {
     pub kind: TargetKind,
     /// `mysql://user:password@host:port/database`; tables without a database
@@ -118,7 +118,7 @@ pub struct TargetConfig {
 }
 
 /// `[[pipelines]]`: which tables go through which plugins to which target.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PipelineConfig {
     /// Unique name; it keys the checkpoint row in the target.
     pub name: String,

@@ -78,13 +78,21 @@ impl std::fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
+/// Requests that end a round and start the next one.
+#[derive(Debug)]
+pub enum Control {
+    /// An operator resumed a halted pipeline (`POST .../resume`).
+    Resume(String),
+    /// The config file changed in its pipelines or plugin settings.
+    Reload(Box<Config>),
+}
+
 /// How one round of the engine ended.
 enum Outcome {
     /// Shutdown was asked for (or every pipeline ended without error).
     Stopped,
-    /// An operator resumed a halted pipeline: start again from the
-    /// checkpoints.
-    Resume(String),
+    /// Start again from the checkpoints, as the control says.
+    Next(Control),
 }
 
 /// Run until `shutdown` fires (`Ok`), the source fails definitely, or every
@@ -97,25 +105,32 @@ enum Outcome {
 /// picked up), checkpoints are read back and the reader starts at the
 /// oldest. Because positions live in the targets, a restart applies nothing
 /// twice and skips nothing.
-pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> {
+pub async fn run(mut config: Config, shutdown: Shutdown) -> Result<(), EngineError> {
     let fail = |e: String| EngineError(vec![e]);
     let handle = m::install().map_err(fail)?;
     let listener = http::bind(config.metrics.listen).await.map_err(fail)?;
     tracing::info!(url = %format!("http://{}/metrics", listener.local_addr().map_err(|e| fail(e.to_string()))?), "metrics");
     let status = Arc::new(Status::default());
-    let (resume_tx, mut resume_rx) = mpsc::unbounded_channel();
+    let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+    crate::reload::watch(config.clone(), control_tx.clone(), shutdown.clone()).map_err(fail)?;
     let api = Arc::new(http::Api {
         handle,
         status: status.clone(),
         admin_token: config.admin.token.clone(),
-        resume: resume_tx,
+        control: control_tx,
     });
     tokio::spawn(http::serve(listener, api, shutdown.clone()));
     loop {
-        match run_round(&config, &status, &mut resume_rx, shutdown.clone()).await? {
+        match run_round(&config, &status, &mut control_rx, shutdown.clone()).await? {
             Outcome::Stopped => return Ok(()),
-            Outcome::Resume(name) => {
+            Outcome::Next(Control::Resume(name)) => {
                 tracing::info!(pipeline = %name, "resuming: restarting every pipeline from its checkpoint");
+            }
+            Outcome::Next(Control::Reload(new)) => {
+                tracing::info!(
+                    "config reloaded: restarting every pipeline from its checkpoint with the new rules"
+                );
+                config = *new;
             }
         }
     }
@@ -126,7 +141,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), EngineError> 
 async fn run_round(
     config: &Config,
     status: &Arc<Status>,
-    resume: &mut mpsc::UnboundedReceiver<String>,
+    control: &mut mpsc::UnboundedReceiver<Control>,
     outer: Shutdown,
 ) -> Result<Outcome, EngineError> {
     let fail = |e: String| EngineError(vec![e]);
@@ -271,7 +286,7 @@ async fn run_round(
     let waits_for_resume = config.admin.token.is_some();
     let mut halted = Vec::new();
     let mut running = tasks.len();
-    let mut resumed = None;
+    let mut next = None;
     while running > 0 || (waits_for_resume && !halted.is_empty() && !outer.is_fired()) {
         tokio::select! {
             Some(joined) = tasks.join_next(), if running > 0 => {
@@ -289,14 +304,14 @@ async fn run_round(
                     Err(e) => halted.push(format!("a pipeline task panicked: {e}")),
                 }
             }
-            Some(name) = resume.recv(), if resumed.is_none() => {
+            Some(ctl) = control.recv(), if next.is_none() => {
                 // Stop the running pipelines between transactions, then start over.
                 trigger.fire();
-                resumed = Some(name);
+                next = Some(ctl);
             }
             _ = outer.wait(), if running == 0 => {}
         }
-        if resumed.is_some() && running == 0 {
+        if next.is_some() && running == 0 {
             break;
         }
     }
@@ -312,8 +327,8 @@ async fn run_round(
         Ok(Err(e)) => halted.push(format!("source stopped: {e}")),
         Err(e) => halted.push(format!("source task panicked: {e}")),
     }
-    if let Some(name) = resumed {
-        return Ok(Outcome::Resume(name));
+    if let Some(ctl) = next {
+        return Ok(Outcome::Next(ctl));
     }
     if halted.is_empty() {
         Ok(Outcome::Stopped)

@@ -22,6 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+use crate::engine::Control;
 use crate::metrics as m;
 use crate::shutdown::Shutdown;
 use crate::status::{State, Status};
@@ -31,8 +32,8 @@ pub struct Api {
     pub handle: PrometheusHandle,
     pub status: Arc<Status>,
     pub admin_token: Option<String>,
-    /// Resume requests, by pipeline name, for the engine.
-    pub resume: mpsc::UnboundedSender<String>,
+    /// Resume requests for the engine.
+    pub control: mpsc::UnboundedSender<Control>,
 }
 
 /// Bind the listener.
@@ -164,7 +165,7 @@ fn resume(req: &Request, api: &Api, name: &str) -> Response {
     let snapshot = api.status.snapshot();
     match snapshot.pipelines.get(name).map(|p| p.state) {
         None => text("404 Not Found", format!("no pipeline named `{name}`\n")),
-        Some(State::Halted) => match api.resume.send(name.to_owned()) {
+        Some(State::Halted) => match api.control.send(Control::Resume(name.to_owned())) {
             Ok(()) => text(
                 "202 Accepted",
                 format!("resuming pipeline `{name}` from its checkpoint\n"),

@@ -13,6 +13,7 @@
 //! * [`status`]: what `/readyz` and `/status` report.
 //! * [`http`]: the HTTP listener (metrics, health, status, admin).
 //! * [`engine`]: wiring it all together; `run` is what `sluice run` calls.
+//! * [`reload`]: hot reload of the config file.
 //! * [`error`], [`shutdown`]: cross-cutting types.
 
 pub mod change;
@@ -24,6 +25,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod plugin;
 pub mod position;
+pub mod reload;
 pub mod shutdown;
 pub mod source;
 pub mod status;

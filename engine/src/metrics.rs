@@ -33,6 +33,7 @@ pub const CHECKPOINT_AGE: &str = "sluice_checkpoint_age_seconds";
 pub const QUEUE_BYTES: &str = "sluice_queue_bytes";
 pub const PLUGIN_RELOADS: &str = "sluice_plugin_reloads_total";
 pub const SOURCE_DDL_UNPARSED: &str = "sluice_source_ddl_unparsed_total";
+pub const CONFIG_RELOAD_FAILURES: &str = "sluice_config_reload_failures_total";
 
 /// Every metric name above, for the tests that keep the docs and the
 /// dashboard honest.
@@ -58,6 +59,7 @@ pub const ALL: &[&str] = &[
     QUEUE_BYTES,
     PLUGIN_RELOADS,
     SOURCE_DDL_UNPARSED,
+    CONFIG_RELOAD_FAILURES,
 ];
 
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
@@ -138,6 +140,10 @@ pub fn install() -> Result<PrometheusHandle, String> {
         SOURCE_DDL_UNPARSED,
         "DDL statements in the binlog that Sluice could not parse (logged; decoding is unaffected)."
     );
+    describe_counter!(
+        CONFIG_RELOAD_FAILURES,
+        "Config file changes refused (invalid, or needing a restart); the running config stays."
+    );
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
@@ -162,6 +168,10 @@ pub fn source_file(index: u64) {
 
 pub fn source_connected(up: bool) {
     gauge!(SOURCE_CONNECTED).set(if up { 1.0 } else { 0.0 });
+}
+
+pub fn config_reload_failure() {
+    counter!(CONFIG_RELOAD_FAILURES).increment(1);
 }
 
 pub fn source_ddl_unparsed() {
@@ -221,6 +231,7 @@ pub fn queue_bytes(pipeline: &str, delta: f64) {
 pub fn register(pipeline: &str, target: &str, plugins: &[String]) {
     counter!(SOURCE_RECONNECTS).increment(0);
     counter!(SOURCE_DDL_UNPARSED).increment(0);
+    counter!(CONFIG_RELOAD_FAILURES).increment(0);
     gauge!(QUEUE_BYTES, "stage" => "pipeline", "pipeline" => pipeline.to_owned()).increment(0.0);
     for kind in ["transient", "definite"] {
         counter!(TARGET_ERRORS, "target" => target.to_owned(), "kind" => kind).increment(0);
