@@ -316,3 +316,75 @@ pub async fn recreate(conn: &mut Conn, db: &str, ddl: &str) {
     )
     .await;
 }
+
+/// DDL that logs every row write to `{db}.table` into `{db}.applied (k)`:
+/// a change applied twice shows up as a second log row. (Triggers fire on
+/// every upsert, even one that changes nothing.)
+pub fn applied_log(table: &str) -> String {
+    format!(
+        "CREATE TABLE {{db}}.applied (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL);
+        CREATE TRIGGER {{db}}.{table}_ai AFTER INSERT ON {{db}}.{table} FOR EACH ROW INSERT INTO {{db}}.applied (k) VALUES (NEW.id);
+        CREATE TRIGGER {{db}}.{table}_au AFTER UPDATE ON {{db}}.{table} FOR EACH ROW INSERT INTO {{db}}.applied (k) VALUES (NEW.id)"
+    )
+}
+
+/// A throwaway server started by `scripts/lib.sh`, which a test may stop,
+/// start again or freeze.
+pub struct Server {
+    dir: PathBuf,
+}
+
+impl Server {
+    /// The server whose folder is in the environment variable `var`.
+    pub fn from_env(var: &str) -> Server {
+        Server {
+            dir: PathBuf::from(
+                std::env::var(var).unwrap_or_else(|_| panic!("{var}: run through scripts/test")),
+            ),
+        }
+    }
+
+    pub fn pid(&self) -> String {
+        std::fs::read_to_string(self.dir.join("mysqld.pid"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    /// Send a signal (`TERM`, `STOP`, `CONT`) to the server process.
+    pub fn signal(&self, sig: &str) {
+        Command::new("kill")
+            .args([&format!("-{sig}"), &self.pid()])
+            .status()
+            .unwrap();
+    }
+
+    /// SIGTERM, and wait until the process is gone.
+    pub fn stop(&self) {
+        let pid = self.pid();
+        self.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Command::new("kill")
+            .args(["-0", &pid])
+            .status()
+            .unwrap()
+            .success()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "server {} did not stop",
+                self.dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Start it again with the settings it first had.
+    pub fn start(&self) {
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!("{}/start.sh >/dev/null 2>&1 &", self.dir.display()))
+            .status()
+            .unwrap();
+    }
+}

@@ -41,12 +41,7 @@ async fn adding_a_table_applies_live_and_bad_configs_change_nothing() {
     recreate(
         &mut tgt,
         "cf_dst",
-        &format!(
-            "{tables};
-            CREATE TABLE {{db}}.applied (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL);
-            CREATE TRIGGER {{db}}.a_ai AFTER INSERT ON {{db}}.a FOR EACH ROW INSERT INTO {{db}}.applied (k) VALUES (NEW.id);
-            CREATE TRIGGER {{db}}.a_au AFTER UPDATE ON {{db}}.a FOR EACH ROW INSERT INTO {{db}}.applied (k) VALUES (NEW.id)"
-        ),
+        &format!("{tables};\n{}", applied_log("a")),
     )
     .await;
     let start = source_position(&mut src).await;

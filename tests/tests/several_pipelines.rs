@@ -40,10 +40,10 @@ async fn a_new_pipeline_catches_up_while_the_old_one_applies_nothing_twice() {
         recreate(
             &mut tgt,
             db,
-            "CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL);
-            CREATE TABLE {db}.applied (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL);
-            CREATE TRIGGER {db}.t_ai AFTER INSERT ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id);
-            CREATE TRIGGER {db}.t_au AFTER UPDATE ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id)",
+            &format!(
+                "CREATE TABLE {{db}}.t (id INT PRIMARY KEY, v INT NOT NULL);\n{}",
+                applied_log("t")
+            ),
         )
         .await;
     }

@@ -8,9 +8,7 @@
 //!
 //! These run on a source server of their own (`SLUICE_TEST_FAULTY`).
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use sluice_e2e::*;
@@ -36,19 +34,12 @@ async fn wait_rows(target: &str, n: u64, what: &str) {
     .await;
 }
 
-fn server_pid(dir: &std::path::Path) -> String {
-    std::fs::read_to_string(dir.join("mysqld.pid"))
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn reconnects_after_kill_restart_and_freeze_without_loss_or_duplicates() {
     let env = env();
     let url =
         std::env::var("SLUICE_TEST_FAULTY").expect("SLUICE_TEST_FAULTY: run through scripts/test");
-    let server_dir = PathBuf::from(std::env::var("SLUICE_TEST_FAULTY_DIR").unwrap());
+    let server = Server::from_env("SLUICE_TEST_FAULTY_DIR");
     let dir = scratch("source_faults");
     let mut src = connect(&url).await;
     let mut tgt = connect(&env.target).await;
@@ -61,10 +52,10 @@ async fn reconnects_after_kill_restart_and_freeze_without_loss_or_duplicates() {
     recreate(
         &mut tgt,
         "sf_dst",
-        "CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL);
-        CREATE TABLE {db}.applied (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL);
-        CREATE TRIGGER {db}.t_ai AFTER INSERT ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id);
-        CREATE TRIGGER {db}.t_au AFTER UPDATE ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id)",
+        &format!(
+            "CREATE TABLE {{db}}.t (id INT PRIMARY KEY, v INT NOT NULL);\n{}",
+            applied_log("t")
+        ),
     )
     .await;
     let start = source_position(&mut src).await;
@@ -101,26 +92,8 @@ async fn reconnects_after_kill_restart_and_freeze_without_loss_or_duplicates() {
     .await;
 
     // 2. Restart the server.
-    let pid = server_pid(&server_dir);
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Command::new("kill")
-        .args(["-0", &pid])
-        .status()
-        .unwrap()
-        .success()
-    {
-        assert!(Instant::now() < deadline, "server did not stop");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Command::new("bash")
-        .arg("-c")
-        .arg(format!(
-            "{}/start.sh >/dev/null 2>&1 &",
-            server_dir.display()
-        ))
-        .status()
-        .unwrap();
+    server.stop();
+    server.start();
     wait_for(
         Duration::from_secs(60),
         "the source to come back",
@@ -135,10 +108,9 @@ async fn reconnects_after_kill_restart_and_freeze_without_loss_or_duplicates() {
     wait_rows(&env.target, 300, "rows written after the server restarted").await;
 
     // 3. Freeze the server for 30 s, then thaw it.
-    let pid = server_pid(&server_dir);
-    Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    server.signal("STOP");
     tokio::time::sleep(Duration::from_secs(30)).await;
-    Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    server.signal("CONT");
     insert_rows(&url, 300, 400).await;
     wait_rows(&env.target, 400, "rows written after the freeze").await;
 

@@ -4,8 +4,6 @@
 //! and ends with the target equal to the source, every change applied once.
 //! Runs against a target server of its own (`SLUICE_TEST_FAULTY_TARGET`).
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
@@ -27,7 +25,7 @@ async fn a_stopped_target_is_retried_and_nothing_is_lost_or_applied_twice() {
     let env = env();
     let target = std::env::var("SLUICE_TEST_FAULTY_TARGET")
         .expect("SLUICE_TEST_FAULTY_TARGET: run through scripts/test");
-    let server_dir = PathBuf::from(std::env::var("SLUICE_TEST_FAULTY_TARGET_DIR").unwrap());
+    let server = Server::from_env("SLUICE_TEST_FAULTY_TARGET_DIR");
     let dir = scratch("target_outage");
     let mut src = connect(&env.source).await;
     let mut tgt = connect(&target).await;
@@ -40,10 +38,10 @@ async fn a_stopped_target_is_retried_and_nothing_is_lost_or_applied_twice() {
     recreate(
         &mut tgt,
         "to_dst",
-        "CREATE TABLE {db}.t (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL);
-        CREATE TABLE {db}.applied (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL);
-        CREATE TRIGGER {db}.t_ai AFTER INSERT ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id);
-        CREATE TRIGGER {db}.t_au AFTER UPDATE ON {db}.t FOR EACH ROW INSERT INTO {db}.applied (k) VALUES (NEW.id)",
+        &format!(
+            "CREATE TABLE {{db}}.t (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL);\n{}",
+            applied_log("t")
+        ),
     )
     .await;
     drop(tgt);
@@ -72,36 +70,14 @@ async fn a_stopped_target_is_retried_and_nothing_is_lost_or_applied_twice() {
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     // Stop the target for 30 s.
-    let server_pid = std::fs::read_to_string(server_dir.join("mysqld.pid"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    Command::new("kill")
-        .args(["-TERM", &server_pid])
-        .status()
-        .unwrap();
+    server.stop();
     let stopped = Instant::now();
     let mut peak_rss = 0;
     while stopped.elapsed() < Duration::from_secs(30) {
         peak_rss = peak_rss.max(rss_kib(pid));
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(
-        !Command::new("kill")
-            .args(["-0", &server_pid])
-            .status()
-            .unwrap()
-            .success(),
-        "the target server stopped"
-    );
-    Command::new("bash")
-        .arg("-c")
-        .arg(format!(
-            "{}/start.sh >/dev/null 2>&1 &",
-            server_dir.display()
-        ))
-        .status()
-        .unwrap();
+    server.start();
 
     generator.await.unwrap();
     let count = |url: String| async move {
