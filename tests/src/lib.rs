@@ -366,6 +366,7 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Command::new("kill")
             .args(["-0", &pid])
+            .stderr(Stdio::null())
             .status()
             .unwrap()
             .success()

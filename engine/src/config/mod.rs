@@ -1,0 +1,471 @@
+//! The typed configuration (TOML) and its validation.
+//!
+//! The file is parsed into a spanned TOML tree first and then walked by hand,
+//! section by section, so that *every* mistake is collected and reported at
+//! once with its file, line and key (serde stops at the first). Unknown keys
+//! are errors: a typo must never be silently ignored.
+//!
+//! ```toml
+//! [source]
+//! url = "mysql://repl:secret@127.0.0.1:3307"
+//! server_id = 4242
+//! start = "current"
+//!
+//! [plugins]
+//! dir = "plugins.d"
+//!
+//! [metrics]
+//! listen = "127.0.0.1:9187"
+//!
+//! [targets.orders]
+//! kind = "mysql"
+//! url = "mysql://root@127.0.0.1:3308/orders"
+//!
+//! [[pipelines]]
+//! name = "products"
+//! source_tables = ["product.product", "product.category"]
+//! filters = ["active_only"]
+//! mappers = ["hide_cost"]
+//! target = "orders"
+//! target_table = "{table}"
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::position::StartFrom;
+
+mod walk;
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The file this was read from, for messages.
+    pub path: PathBuf,
+    pub source: SourceConfig,
+    pub plugins: PluginsConfig,
+    pub metrics: MetricsConfig,
+    pub admin: AdminConfig,
+    /// Targets by name.
+    pub targets: BTreeMap<String, TargetConfig>,
+    pub pipelines: Vec<PipelineConfig>,
+}
+
+/// `[source]`: the MySQL/MariaDB server whose binlog is read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceConfig {
+    /// `mysql://user:password@host:port`; the user needs REPLICATION SLAVE,
+    /// REPLICATION CLIENT and SELECT.
+    pub url: String,
+    /// The replica server id the engine registers with; must be unique among
+    /// the server's replicas.
+    pub server_id: u32,
+    /// Where to start when no pipeline has a checkpoint yet.
+    pub start: StartFrom,
+    /// Seconds between heartbeats the server sends on an idle stream; a read
+    /// waits three of them before the connection counts as dead.
+    pub heartbeat_secs: u64,
+}
+
+/// `[plugins]`: where plugins live and what they may use.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PluginsConfig {
+    /// Folder of `.wasm` components, relative to the config file. `None`
+    /// when the section is absent (then no pipeline may name a plugin).
+    pub dir: Option<PathBuf>,
+    /// Memory cap per plugin instance, in MiB.
+    pub memory_mib: u64,
+    /// Deadline per plugin call, in milliseconds.
+    pub deadline_ms: u64,
+    /// Each plugin's own config section (`[plugins.config.NAME]`), passed to
+    /// its `init` as JSON.
+    pub config: BTreeMap<String, serde_json::Value>,
+}
+
+/// `[metrics]`: the HTTP listener for Prometheus.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricsConfig {
+    /// Address to listen on; loopback by default so metrics are not exposed
+    /// by accident.
+    pub listen: SocketAddr,
+}
+
+/// `[admin]`: the write side of the HTTP API.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdminConfig {
+    /// Bearer token for `POST /pipelines/{name}/resume`; the endpoint is
+    /// disabled without one. With a token set, the process also stays up
+    /// when every pipeline has halted, waiting to be resumed.
+    pub token: Option<String>,
+}
+
+/// The kinds of target this build knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetKind {
+    Mysql,
+}
+
+/// `[targets.NAME]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetConfig {
+    pub kind: TargetKind,
+    /// `mysql://user:password@host:port/database`; tables without a database
+    /// in their name go to this database.
+    pub url: String,
+}
+
+/// `[[pipelines]]`: which tables go through which plugins to which target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PipelineConfig {
+    /// Unique name; it keys the checkpoint row in the target.
+    pub name: String,
+    /// `db.table` patterns; `*` matches any run of characters.
+    pub source_tables: Vec<TablePattern>,
+    /// Filter plugins (file stems in the plugin folder), applied in order.
+    pub filters: Vec<String>,
+    /// Mapper plugins, applied in order after the filters.
+    pub mappers: Vec<String>,
+    /// Name of a `[targets.NAME]` section.
+    pub target: String,
+    /// Target table name template; `{db}` and `{table}` expand to the source
+    /// names. Defaults to `{table}`.
+    pub target_table: String,
+    /// What a definite error (plugin fault, row the target rejects) does.
+    pub on_error: OnError,
+}
+
+/// A pipeline's policy for definite errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnError {
+    /// Stop the pipeline; the checkpoint stays before the change.
+    Halt,
+    /// Drop the change, count it and log it, and go on.
+    Skip,
+    /// Store the change, the error and the position in `sluice_dead_letter`
+    /// in the target, in the same transaction as the checkpoint, and go on.
+    DeadLetter,
+}
+
+/// A `db.table` pattern with `*` wildcards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TablePattern {
+    pub database: String,
+    pub table: String,
+}
+
+impl TablePattern {
+    fn parse(s: &str) -> Result<Self, String> {
+        match s.split_once('.') {
+            Some((d, t)) if !d.is_empty() && !t.is_empty() && !t.contains('.') => {
+                Ok(TablePattern {
+                    database: d.to_owned(),
+                    table: t.to_owned(),
+                })
+            }
+            _ => Err(format!(
+                "`{s}` is not a table pattern: write database.table, `*` allowed (\"shop.*\")"
+            )),
+        }
+    }
+
+    /// Whether `database.table` matches.
+    pub fn matches(&self, database: &str, table: &str) -> bool {
+        glob(&self.database, database) && glob(&self.table, table)
+    }
+}
+
+impl fmt::Display for TablePattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.database, self.table)
+    }
+}
+
+/// `*`-only glob match.
+fn glob(pattern: &str, s: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == s,
+        Some((head, rest)) => {
+            let Some(s) = s.strip_prefix(head) else {
+                return false;
+            };
+            if rest.is_empty() {
+                return true;
+            }
+            (0..=s.len())
+                .filter(|&i| s.is_char_boundary(i))
+                .any(|i| glob(rest, &s[i..]))
+        }
+    }
+}
+
+/// One mistake in a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: `{}`: {}",
+            self.file.display(),
+            self.line,
+            self.key,
+            self.message
+        )
+    }
+}
+
+/// Every mistake found in a config file.
+#[derive(Clone, Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} problem(s) in the config:", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The keys each section accepts; `docs/configuration.md` documents
+/// exactly these (a test checks it).
+pub const ROOT_KEYS: &[&str] = &[
+    "source",
+    "plugins",
+    "metrics",
+    "admin",
+    "targets",
+    "pipelines",
+];
+pub const ADMIN_KEYS: &[&str] = &["token"];
+pub const SOURCE_KEYS: &[&str] = &["url", "server_id", "start", "heartbeat_secs"];
+pub const PLUGINS_KEYS: &[&str] = &["dir", "memory_mib", "deadline_ms", "config"];
+pub const METRICS_KEYS: &[&str] = &["listen"];
+pub const TARGET_KEYS: &[&str] = &["kind", "url"];
+pub const PIPELINE_KEYS: &[&str] = &[
+    "name",
+    "source_tables",
+    "filters",
+    "mappers",
+    "target",
+    "target_table",
+    "on_error",
+];
+
+const fn default_server_id() -> u32 {
+    4242
+}
+const fn default_heartbeat_secs() -> u64 {
+    1
+}
+const fn default_memory_mib() -> u64 {
+    64
+}
+const fn default_deadline_ms() -> u64 {
+    100
+}
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9187))
+}
+fn default_target_table() -> String {
+    "{table}".to_owned()
+}
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: path.to_owned(),
+                line: 0,
+                key: String::new(),
+                message: format!("cannot read the file: {e}"),
+            }])
+        })?;
+        Config::validate(path, &text, true)
+    }
+
+    /// Validate config text without looking at the file system; `path` is
+    /// used for messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+        Config::validate(path, text, false)
+    }
+
+    /// Validate config text; with `check_files`, every plugin named must
+    /// exist in the plugin folder (resolved against `path`'s folder).
+    fn validate(path: &Path, text: &str, check_files: bool) -> Result<Config, ConfigErrors> {
+        walk::validate(path, text, check_files)
+    }
+
+    /// The plugin folder, resolved against the config file's folder.
+    pub fn plugin_dir(&self) -> Option<PathBuf> {
+        self.plugins.dir.as_ref().map(|d| {
+            if d.is_absolute() {
+                d.clone()
+            } else {
+                self.path.parent().unwrap_or(Path::new(".")).join(d)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_whole_names() {
+        let p = TablePattern::parse("shop.prod*").unwrap();
+        assert!(p.matches("shop", "product"));
+        assert!(!p.matches("shop", "category"));
+        assert!(!p.matches("shop2", "product"));
+        assert!(TablePattern::parse("*.*").unwrap().matches("a", "b"));
+        assert!(
+            TablePattern::parse("shop.*_log")
+                .unwrap()
+                .matches("shop", "a_log")
+        );
+        assert!(
+            !TablePattern::parse("shop.*_log")
+                .unwrap()
+                .matches("shop", "a_logs")
+        );
+        assert!(TablePattern::parse("product").is_err());
+    }
+
+    #[test]
+    fn a_minimal_config_gets_its_defaults() {
+        let text = r#"
+[source]
+url = "mysql://root@127.0.0.1:3307"
+[targets.t]
+kind = "mysql"
+url = "mysql://root@127.0.0.1:3308/db"
+[[pipelines]]
+name = "p"
+source_tables = ["a.b"]
+target = "t"
+"#;
+        let c = Config::parse(Path::new("x.toml"), text).unwrap();
+        assert_eq!(c.source.server_id, 4242);
+        assert_eq!(c.source.start, StartFrom::Current);
+        assert_eq!(c.metrics.listen.to_string(), "127.0.0.1:9187");
+        assert_eq!(c.pipelines[0].target_table, "{table}");
+        assert!(c.plugins.dir.is_none());
+    }
+
+    #[test]
+    fn the_configuration_doc_lists_exactly_the_keys_the_parser_accepts() {
+        let doc = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md"),
+        )
+        .unwrap();
+        let sections = [
+            ("[source]", SOURCE_KEYS),
+            ("[plugins]", PLUGINS_KEYS),
+            ("[metrics]", METRICS_KEYS),
+            ("[admin]", ADMIN_KEYS),
+            ("[targets.NAME]", TARGET_KEYS),
+            ("[[pipelines]]", PIPELINE_KEYS),
+        ];
+        let mut documented: Vec<(String, Vec<String>)> = Vec::new();
+        for line in doc.lines() {
+            if let Some(h) = line.strip_prefix("## ") {
+                documented.push((h.trim_matches('`').to_owned(), Vec::new()));
+            } else if let Some(rest) = line.strip_prefix("| `")
+                && let (Some((key, _)), Some(last)) = (rest.split_once('`'), documented.last_mut())
+            {
+                last.1.push(key.to_owned());
+            }
+        }
+        for (section, keys) in sections {
+            let Some((_, doc_keys)) = documented.iter().find(|(h, _)| h == section) else {
+                panic!("docs/configuration.md has no `## {section}` section");
+            };
+            let mut want: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            let mut got = doc_keys.clone();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "keys documented for {section}");
+        }
+    }
+
+    #[test]
+    fn url_errors_never_show_the_password() {
+        let text = r#"
+[source]
+url = "mysql://u:hunter2@127.0.0.1:notaport"
+[targets.t]
+kind = "mysql"
+url = "mysql://u:hunter2@127.0.0.1:1/db?ssl-mode=bogus"
+[[pipelines]]
+name = "p"
+source_tables = ["a.b"]
+target = "t"
+"#;
+        let errs = Config::parse(Path::new("x.toml"), text).unwrap_err().0;
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        for e in errs {
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn every_example_config_parses() {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&examples).unwrap() {
+            let file = entry.unwrap().path().join("sluice.toml");
+            if file.is_file() {
+                let text = std::fs::read_to_string(&file).unwrap();
+                if let Err(e) = Config::parse(&file, &text) {
+                    panic!("{e}");
+                }
+                seen += 1;
+            }
+        }
+        assert!(
+            seen >= 1,
+            "no example configs found in {}",
+            examples.display()
+        );
+    }
+
+    #[test]
+    fn every_mistake_is_reported_with_its_line_and_key() {
+        let text = r#"[source]
+url = "mysql://root@127.0.0.1:3307"
+server_idd = 7
+[targets.t]
+kind = "mysql"
+url = "mysql://root@127.0.0.1:3308/db"
+[[pipelines]]
+name = "p"
+source_tables = ["a.b"]
+target = "nope"
+filters = ["x"]
+"#;
+        let errs = Config::parse(Path::new("x.toml"), text).unwrap_err().0;
+        let got: Vec<(usize, &str)> = errs.iter().map(|e| (e.line, e.key.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (3, "source.server_idd"),
+                (11, "pipelines[0].filters[0]"),
+                (10, "pipelines[0].target")
+            ],
+            "{errs:?}"
+        );
+    }
+}
