@@ -51,13 +51,14 @@ filters = ["missing_plugin"]
     }
 }
 
-#[test]
-fn a_source_without_row_format_is_refused_naming_the_variable() {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_without_row_format_is_refused_naming_the_variable() {
     let env = env();
+    recreate(&mut connect(&env.target).await, "bi_dst", "").await;
     let dir = scratch("not_row");
     let path = dir.join("sluice.toml");
     let config = config_head(&env.plain, 5104, "current", free_port())
-        + &mysql_target(&env, "t", "mysql")
+        + &mysql_target(&env, "t", "bi_dst")
         + "\n[[pipelines]]\nname = \"p\"\nsource_tables = [\"a.b\"]\ntarget = \"t\"\n";
     std::fs::write(&path, config).unwrap();
     for cmd in ["check", "run"] {
