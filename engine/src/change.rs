@@ -64,24 +64,6 @@ impl RowChange {
             Op::Insert | Op::Update => self.after.as_ref(),
         }
     }
-
-    /// Approximate heap bytes, for queue accounting.
-    pub fn approx_bytes(&self) -> usize {
-        fn image(v: &Option<Vec<Value>>) -> usize {
-            v.as_ref().map_or(0, |v| {
-                v.iter()
-                    .map(|c| {
-                        32 + match c {
-                            Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len(),
-                            Value::Bytes(b) => b.len(),
-                            _ => 0,
-                        }
-                    })
-                    .sum()
-            })
-        }
-        64 + image(&self.before) + image(&self.after)
-    }
 }
 
 /// Consecutive changes to one table inside a transaction.
@@ -104,15 +86,9 @@ pub struct Transaction {
     /// Server timestamp of the transaction's last event (seconds since the
     /// epoch), for lag.
     pub timestamp: u32,
-    /// Approximate heap bytes of the row changes, for queue accounting.
+    /// Bytes of the rows events the transaction was read from: a cheap,
+    /// proportional measure of its size, for queue accounting.
     pub bytes: usize,
     /// The schema change this transaction is, if it is one.
     pub ddl: Option<crate::source::ddl::Ddl>,
-}
-
-impl Transaction {
-    /// Number of row changes.
-    pub fn row_count(&self) -> usize {
-        self.changes.iter().map(|c| c.rows.len()).sum()
-    }
 }

@@ -36,16 +36,6 @@ pub struct PipelineError {
 }
 
 impl PipelineError {
-    pub fn transient(message: impl Into<String>) -> Self {
-        PipelineError {
-            kind: ErrorKind::Transient,
-            table: None,
-            position: None,
-            row: None,
-            message: message.into(),
-        }
-    }
-
     pub fn definite(message: impl Into<String>) -> Self {
         PipelineError {
             kind: ErrorKind::Definite,

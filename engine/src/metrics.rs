@@ -130,7 +130,7 @@ pub fn install() -> Result<PrometheusHandle, String> {
     );
     describe_gauge!(
         QUEUE_BYTES,
-        "Approximate bytes of transactions queued for a pipeline (stage=pipeline)."
+        "Binlog bytes of the transactions queued for a pipeline (stage=pipeline)."
     );
     describe_counter!(
         PLUGIN_RELOADS,

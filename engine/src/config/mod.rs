@@ -310,13 +310,17 @@ impl Config {
 
     /// The plugin folder, resolved against the config file's folder.
     pub fn plugin_dir(&self) -> Option<PathBuf> {
-        self.plugins.dir.as_ref().map(|d| {
-            if d.is_absolute() {
-                d.clone()
-            } else {
-                self.path.parent().unwrap_or(Path::new(".")).join(d)
-            }
-        })
+        self.plugins.dir.as_deref().map(|d| resolve(&self.path, d))
+    }
+}
+
+/// `dir` as written in the config file at `config_path`: relative paths
+/// are relative to the file's folder.
+fn resolve(config_path: &Path, dir: &Path) -> PathBuf {
+    if dir.is_absolute() {
+        dir.to_owned()
+    } else {
+        config_path.parent().unwrap_or(Path::new(".")).join(dir)
     }
 }
 

@@ -339,13 +339,7 @@ impl<'a> Walker<'a> {
             );
             return out;
         };
-        let plugin_dir = plugins.dir.as_ref().map(|d| {
-            if d.is_absolute() {
-                d.clone()
-            } else {
-                path.parent().unwrap_or(Path::new(".")).join(d)
-            }
-        });
+        let plugin_dir = plugins.dir.as_deref().map(|d| resolve(path, d));
         let mut names = Vec::<String>::new();
         for (i, item) in items.iter().enumerate() {
             let p = format!("pipelines[{i}]");

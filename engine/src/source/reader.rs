@@ -95,6 +95,8 @@ fn type_name(t: u8) -> &'static str {
 struct Pending {
     changes: Vec<TableChanges>,
     ddl: Option<super::ddl::Ddl>,
+    /// Bytes of the rows events read so far.
+    bytes: usize,
     gtid: Option<Gtid>,
 }
 
@@ -305,6 +307,7 @@ impl BinlogReader {
             ));
         };
         let pending = self.pending.get_or_insert_with(Pending::default);
+        pending.bytes += ev.data().len();
         let same = pending
             .changes
             .last()
@@ -343,14 +346,8 @@ impl BinlogReader {
             )
         })?;
         m::source_offset(end.pos);
-        let bytes = pending
-            .changes
-            .iter()
-            .flat_map(|c| &c.rows)
-            .map(|r| r.approx_bytes())
-            .sum();
         Ok(Transaction {
-            bytes,
+            bytes: pending.bytes,
             ddl: pending.ddl,
             changes: pending.changes,
             end,

@@ -252,9 +252,6 @@ fn expand(attr: Tokens, func: ItemFn, world: World) -> syn::Result<Tokens> {
             fn fetch_columns(&self) -> Vec<String> {
                 #types::Batch::columns(self)
             }
-            fn row_count(&self) -> u32 {
-                #types::Batch::len(self)
-            }
             fn fetch_ops(&self) -> Vec<::sluice::Op> {
                 #types::Batch::ops(self)
                     .into_iter()

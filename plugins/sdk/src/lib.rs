@@ -91,7 +91,6 @@ pub fn config() -> &'static str {
 #[doc(hidden)]
 pub trait BatchAccess {
     fn fetch_columns(&self) -> Vec<String>;
-    fn row_count(&self) -> u32;
     fn fetch_ops(&self) -> Vec<Op>;
     fn fetch_column(&self, column: u32, image: Image) -> Vec<u8>;
 }
