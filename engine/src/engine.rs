@@ -27,7 +27,10 @@ use crate::target::mysql::MysqlTarget;
 use std::sync::Arc;
 
 /// Transactions queued per pipeline before the reader waits.
-const QUEUE: usize = 64;
+const QUEUE: usize = 4096;
+/// Binlog bytes a pipeline may hold, queued or in the group being applied,
+/// before the reader waits: a slow target stalls the source, not memory.
+const QUEUE_BYTES: usize = 64 << 20;
 
 /// Every plugin the pipelines name, with the kind they use it as.
 pub fn wanted_plugins(config: &Config) -> BTreeMap<String, PluginKind> {
@@ -270,6 +273,8 @@ async fn run_round(
         outputs.push(source::Output {
             pipeline: p.name.clone(),
             tx,
+            budget: Arc::new(tokio::sync::Semaphore::new(QUEUE_BYTES)),
+            budget_bytes: QUEUE_BYTES,
         });
         let name = p.name.clone();
         let sd = shutdown.clone();

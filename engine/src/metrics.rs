@@ -34,6 +34,8 @@ pub const QUEUE_BYTES: &str = "sluice_queue_bytes";
 pub const PLUGIN_RELOADS: &str = "sluice_plugin_reloads_total";
 pub const SOURCE_DDL_UNPARSED: &str = "sluice_source_ddl_unparsed_total";
 pub const CONFIG_RELOAD_FAILURES: &str = "sluice_config_reload_failures_total";
+pub const SCHEMA_CHANGES: &str = "sluice_schema_changes_total";
+pub const GROUP_TRANSACTIONS: &str = "sluice_group_transactions";
 
 /// Every metric name above, for the tests that keep the docs and the
 /// dashboard honest.
@@ -60,6 +62,8 @@ pub const ALL: &[&str] = &[
     PLUGIN_RELOADS,
     SOURCE_DDL_UNPARSED,
     CONFIG_RELOAD_FAILURES,
+    SCHEMA_CHANGES,
+    GROUP_TRANSACTIONS,
 ];
 
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
@@ -71,6 +75,11 @@ pub fn install() -> Result<PrometheusHandle, String> {
         return Ok(h.clone());
     }
     let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full(GROUP_TRANSACTIONS.to_owned()),
+            &[1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0],
+        )
+        .map_err(|e| e.to_string())?
         .set_buckets(&[
             0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0,
         ])
@@ -143,6 +152,14 @@ pub fn install() -> Result<PrometheusHandle, String> {
     describe_counter!(
         CONFIG_RELOAD_FAILURES,
         "Config file changes refused (invalid, or needing a restart); the running config stays."
+    );
+    describe_counter!(
+        SCHEMA_CHANGES,
+        "Schema changes on copied tables, by outcome (applied, ignored)."
+    );
+    describe_histogram!(
+        GROUP_TRANSACTIONS,
+        "Source transactions per target transaction (group commit)."
     );
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
@@ -233,6 +250,10 @@ pub fn register(pipeline: &str, target: &str, plugins: &[String]) {
     counter!(SOURCE_DDL_UNPARSED).increment(0);
     counter!(CONFIG_RELOAD_FAILURES).increment(0);
     gauge!(QUEUE_BYTES, "stage" => "pipeline", "pipeline" => pipeline.to_owned()).increment(0.0);
+    for outcome in ["applied", "ignored"] {
+        counter!(SCHEMA_CHANGES, "pipeline" => pipeline.to_owned(), "outcome" => outcome)
+            .increment(0);
+    }
     for kind in ["transient", "definite"] {
         counter!(TARGET_ERRORS, "target" => target.to_owned(), "kind" => kind).increment(0);
     }
@@ -244,6 +265,16 @@ pub fn register(pipeline: &str, target: &str, plugins: &[String]) {
             counter!(PLUGIN_ERRORS, "plugin" => plugin.clone(), "kind" => kind).increment(0);
         }
     }
+}
+
+/// A schema change on a copied table, by outcome (applied, ignored).
+pub fn pipeline_ddl(pipeline: &str, outcome: &'static str) {
+    counter!(SCHEMA_CHANGES, "pipeline" => pipeline.to_owned(), "outcome" => outcome).increment(1);
+}
+
+/// A group of `n` source transactions was applied as one.
+pub fn group(pipeline: &str, n: usize) {
+    histogram!(GROUP_TRANSACTIONS, "pipeline" => pipeline.to_owned()).record(n as f64);
 }
 
 pub fn checkpoint_age(pipeline: &str, seconds: f64) {

@@ -34,6 +34,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::position::StartFrom;
 
@@ -134,6 +135,46 @@ pub struct PipelineConfig {
     pub target_table: String,
     /// What a definite error (plugin fault, row the target rejects) does.
     pub on_error: OnError,
+    /// What a schema change on a matched table does.
+    pub ddl: DdlPolicy,
+    /// How many source transactions one target transaction may hold.
+    pub group: GroupLimits,
+}
+
+/// A pipeline's policy for schema changes (DDL) on its tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DdlPolicy {
+    /// Run the statement on the target, with the table name mapped. The
+    /// default for plain copies (no mappers).
+    Apply,
+    /// Log it and go on; the target table is left as it is.
+    Ignore,
+    /// Stop the pipeline before the statement. The default for pipelines
+    /// with mappers, whose target tables Sluice cannot know the shape of.
+    Halt,
+}
+
+/// Bounds of a group: consecutive source transactions applied in one target
+/// transaction. A group closes at whichever bound it reaches first, or as
+/// soon as no further transaction is waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupLimits {
+    /// Row changes (after the plugins).
+    pub rows: usize,
+    /// Binlog bytes of the rows events.
+    pub bytes: usize,
+    /// Time spent gathering, from the group's first transaction.
+    pub time: Duration,
+}
+
+impl Default for GroupLimits {
+    fn default() -> Self {
+        GroupLimits {
+            rows: 20_000,
+            bytes: 16 << 20,
+            time: Duration::from_millis(200),
+        }
+    }
 }
 
 /// A pipeline's policy for definite errors.
@@ -261,6 +302,10 @@ pub const PIPELINE_KEYS: &[&str] = &[
     "target",
     "target_table",
     "on_error",
+    "ddl",
+    "group_max_rows",
+    "group_max_bytes",
+    "group_max_ms",
 ];
 
 const fn default_server_id() -> u32 {

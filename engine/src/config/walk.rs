@@ -452,6 +452,33 @@ impl<'a> Walker<'a> {
                     }
                 }
             };
+            let ddl = match self.string(t, &p, "ddl") {
+                None if mappers.is_empty() => DdlPolicy::Apply,
+                None => DdlPolicy::Halt,
+                Some((v, span)) => {
+                    match v.as_str() {
+                        "apply" => DdlPolicy::Apply,
+                        "ignore" => DdlPolicy::Ignore,
+                        "halt" => DdlPolicy::Halt,
+                        _ => {
+                            self.error(span, &join(&p, "ddl"), format!("`{v}` is not a DDL policy; use \"apply\", \"ignore\" or \"halt\""));
+                            DdlPolicy::Halt
+                        }
+                    }
+                }
+            };
+            let defaults = GroupLimits::default();
+            let group = GroupLimits {
+                rows: self
+                    .integer(t, &p, "group_max_rows", 1, 1_000_000)
+                    .map_or(defaults.rows, |n| n as usize),
+                bytes: self
+                    .integer(t, &p, "group_max_bytes", 1, 1 << 30)
+                    .map_or(defaults.bytes, |n| n as usize),
+                time: self
+                    .integer(t, &p, "group_max_ms", 0, 60_000)
+                    .map_or(defaults.time, |n| Duration::from_millis(n as u64)),
+            };
             if let (Some((name, _)), Some(target)) = (name, target) {
                 out.push(PipelineConfig {
                     name,
@@ -461,6 +488,8 @@ impl<'a> Walker<'a> {
                     target,
                     target_table,
                     on_error,
+                    ddl,
+                    group,
                 });
             }
         }

@@ -9,6 +9,26 @@
 //! the checkpoint is skipped. Every other transaction is applied with its
 //! end position as the new checkpoint in the same target transaction.
 //!
+//! # Group commit
+//! Consecutive source transactions already waiting in the queue are
+//! gathered into one group, up to `group_max_rows`, `group_max_bytes` or
+//! `group_max_ms`, and applied as one target transaction whose checkpoint
+//! is the last one's end. A group only ever holds whole source
+//! transactions, so the target moves from one source commit to a later one
+//! and never shows a transaction half applied; the checkpoint rule above
+//! holds unchanged, because every transaction of a committed group ends at
+//! or before its checkpoint. The pipeline never waits for a group to fill:
+//! an idle source is applied at once.
+//!
+//! # Schema changes
+//! A DDL statement on a copied table closes the group before it (DDL cannot
+//! share a target transaction) and follows the pipeline's `ddl` policy:
+//! `apply` runs it on the target with the table names mapped and then
+//! stores its checkpoint, `ignore` logs and counts it, `halt` stops before
+//! it. Between the statement and its checkpoint a crash can leave the
+//! statement applied but not recorded; the target then treats "already
+//! there" errors on the replay as done.
+//!
 //! After a transient target failure the outcome of the last COMMIT is
 //! unknown; the pipeline reads the checkpoint back and re-applies only if the
 //! transaction is not there. A transaction is thus applied once, whatever
@@ -41,18 +61,19 @@ mod chain;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 pub use chain::Chain;
 
 use crate::change::{RowChange, TableChanges, TableSchema, Transaction, Value};
-use crate::config::{OnError, PipelineConfig, TablePattern};
+use crate::config::{DdlPolicy, GroupLimits, OnError, PipelineConfig, TablePattern};
 use crate::error::PipelineError;
 use crate::metrics as m;
 use crate::position::BinlogPosition;
 use crate::shutdown::Shutdown;
+use crate::source::ddl::Ddl;
 use crate::status::{State, Status, unix_now};
-use crate::target::{Checkpoint, DeadLetter, Routed, Target};
+use crate::target::{Checkpoint, DeadLetter, Routed, SchemaChange, Target};
 
 /// With nothing to apply, the checkpoint is still written this often, so a
 /// restart does not re-read a long stretch of unrelated binlog.
@@ -71,6 +92,8 @@ pub struct Pipeline<T: Target> {
     checkpoint: Option<Checkpoint>,
     last_write: Instant,
     on_error: OnError,
+    ddl: DdlPolicy,
+    group: GroupLimits,
 }
 
 impl<T: Target> Pipeline<T> {
@@ -86,6 +109,8 @@ impl<T: Target> Pipeline<T> {
             checkpoint: None,
             last_write: Instant::now(),
             on_error: config.on_error,
+            ddl: config.ddl,
+            group: config.group,
         }
     }
 
@@ -110,23 +135,27 @@ impl<T: Target> Pipeline<T> {
     fn target_table(&self, t: &TableChanges) -> String {
         match &t.schema.target_table {
             Some(name) => name.clone(),
-            None => self
-                .target_table
-                .replace("{db}", &t.schema.database)
-                .replace("{table}", &t.schema.table),
+            None => self.template_table(&t.schema.database, &t.schema.table),
         }
+    }
+
+    /// The `target_table` template applied to a source table.
+    fn template_table(&self, db: &str, table: &str) -> String {
+        self.target_table
+            .replace("{db}", db)
+            .replace("{table}", table)
     }
 
     /// Apply transactions until shutdown (`Ok`) or a definite error.
     pub async fn run(
         mut self,
-        mut rx: mpsc::Receiver<Arc<Transaction>>,
+        mut rx: mpsc::Receiver<Queued>,
         mut shutdown: Shutdown,
     ) -> Result<(), PipelineError> {
         self.status
             .update(&self.name, |s| s.state = State::Streaming);
         loop {
-            let txn = tokio::select! {
+            let first = tokio::select! {
                 biased;
                 _ = shutdown.wait() => return Ok(()),
                 t = rx.recv() => match t {
@@ -134,20 +163,110 @@ impl<T: Target> Pipeline<T> {
                     None => return Ok(()),
                 },
             };
-            m::queue_bytes(&self.name, -(txn.bytes as f64));
+            // Gather what is already queued, up to the group's bounds; never
+            // wait for more, so an idle source costs no latency.
+            let mut group = Group::new();
+            let mut next = Some(first);
+            while let Some(q) = next.take() {
+                m::queue_bytes(&self.name, -(q.txn.bytes as f64));
+                let txn = q.txn.clone();
+                if let Some(ddl) = self.schema_change(&txn) {
+                    // DDL cannot share a target transaction: apply what is
+                    // gathered, then the statement on its own.
+                    self.commit(&mut group, &mut shutdown).await?;
+                    self.follow_ddl(&txn, ddl, &mut shutdown)
+                        .await
+                        .map_err(|e| e.at(&txn.end))?;
+                    break;
+                }
+                if let Err(e) = self.add(&txn, q, &mut group) {
+                    // Halt: the transactions before this one still apply.
+                    self.commit(&mut group, &mut shutdown).await?;
+                    return Err(e.at(&txn.end));
+                }
+                if group.full(&self.group) {
+                    break;
+                }
+                next = rx.try_recv().ok();
+            }
+            self.commit(&mut group, &mut shutdown).await?;
             if shutdown.is_fired() {
                 return Ok(());
             }
-            self.process(&txn, &mut shutdown)
-                .await
-                .map_err(|e| e.at(&txn.end))?;
         }
     }
 
-    async fn process(
+    /// The schema change a transaction is, when it touches a copied table
+    /// and is not before the checkpoint.
+    fn schema_change<'t>(&self, txn: &'t Transaction) -> Option<&'t Ddl> {
+        let ddl = txn.ddl.as_ref()?;
+        let done = self
+            .checkpoint
+            .as_ref()
+            .is_some_and(|c| txn.end <= c.position);
+        let copied = ddl
+            .tables
+            .iter()
+            .any(|(d, t)| self.tables.iter().any(|p| p.matches(d, t)));
+        (copied && !done).then_some(ddl)
+    }
+
+    /// Follow a schema change by the pipeline's `ddl` policy.
+    async fn follow_ddl(
         &mut self,
         txn: &Transaction,
+        ddl: &Ddl,
         shutdown: &mut Shutdown,
+    ) -> Result<(), PipelineError> {
+        let cp = Checkpoint {
+            position: txn.end.clone(),
+            gtid: txn.gtid,
+        };
+        match self.ddl {
+            DdlPolicy::Halt => {
+                return Err(PipelineError::definite(format!(
+                    "schema change on a copied table: `{}`; this pipeline has ddl = \"halt\" (the default when it has mappers). Change the target table to match, then set ddl = \"ignore\" and resume; or set ddl = \"apply\" to run such statements on the target",
+                    ddl.statement
+                )));
+            }
+            DdlPolicy::Ignore => {
+                tracing::warn!(pipeline = %self.name, statement = %ddl.statement, position = %txn.end, "schema change on a copied table ignored (ddl = \"ignore\"); the target table is not altered");
+                m::pipeline_ddl(&self.name, "ignored");
+                self.checkpoint = Some(cp);
+            }
+            DdlPolicy::Apply => {
+                let change = SchemaChange {
+                    ddl,
+                    targets: ddl
+                        .tables
+                        .iter()
+                        .map(|(d, t)| self.template_table(d, t))
+                        .collect(),
+                    matched: ddl
+                        .tables
+                        .iter()
+                        .map(|(d, t)| self.tables.iter().any(|p| p.matches(d, t)))
+                        .collect(),
+                };
+                let work = Work::Ddl(&change);
+                if apply_with_retry(&mut self.target, &self.name, work, &cp, shutdown).await? {
+                    self.checkpoint = Some(cp);
+                    self.last_write = Instant::now();
+                    m::pipeline_ddl(&self.name, "applied");
+                }
+            }
+        }
+        self.status
+            .update(&self.name, |s| s.position = Some(txn.end.to_string()));
+        Ok(())
+    }
+
+    /// Run a transaction through the plugin chain into the group.
+    fn add(
+        &mut self,
+        txn: &Transaction,
+        q: Queued,
+        group: &mut Group,
     ) -> Result<(), PipelineError> {
         if self
             .checkpoint
@@ -156,20 +275,8 @@ impl<T: Target> Pipeline<T> {
         {
             return Ok(());
         }
-        if let Some(ddl) = &txn.ddl
-            && ddl
-                .tables
-                .iter()
-                .any(|(d, t)| self.tables.iter().any(|p| p.matches(d, t)))
-        {
-            // Rows keep decoding with the columns of their own table maps;
-            // the target table is not changed (DDL apply is not built yet).
-            tracing::warn!(pipeline = %self.name, statement = %ddl.statement, position = %txn.end, "schema change on a copied table; the target table is not altered");
-        }
         self.chain.pin();
-        let mut routed = Vec::new();
-        let mut dead = Vec::new();
-        let mut rows_in = 0;
+        let (mut routed, mut dead, mut rows_in) = (Vec::new(), Vec::new(), 0);
         let tables = &self.tables;
         let matched = txn.changes.iter().filter(|tc| {
             tables
@@ -185,6 +292,7 @@ impl<T: Target> Pipeline<T> {
                             table: self.target_table(&b),
                             schema: b.schema,
                             rows: b.rows,
+                            end: txn.end.clone(),
                         });
                     }
                 }
@@ -195,59 +303,120 @@ impl<T: Target> Pipeline<T> {
                     ))
                     .with_table(|| format!("{}.{}", tc.schema.database, tc.schema.table))
                     .at(&txn.end);
-                    self.set_aside(err, &tc.schema, &tc.rows, &mut dead)?;
+                    self.set_aside(err, &tc.schema, &tc.rows, &txn.end, &mut dead)?;
                 }
             }
         }
-        let cp = Checkpoint {
-            position: txn.end.clone(),
-            gtid: txn.gtid,
+        // Only a whole transaction joins the group.
+        group.rows += routed.iter().map(|r| r.rows.len()).sum::<usize>();
+        group.rows_in += rows_in;
+        group.routed.append(&mut routed);
+        group.dead.append(&mut dead);
+        group.bytes += txn.bytes;
+        group.ends.push((
+            Checkpoint {
+                position: txn.end.clone(),
+                gtid: txn.gtid,
+            },
+            txn.timestamp,
+        ));
+        group.held.push(q);
+        Ok(())
+    }
+
+    /// Apply a group in one target transaction with its last checkpoint.
+    /// A row the target rejects under `halt` still lets the transactions
+    /// before its own apply; then the error is returned.
+    async fn commit(
+        &mut self,
+        group: &mut Group,
+        shutdown: &mut Shutdown,
+    ) -> Result<(), PipelineError> {
+        let Some((cp, _)) = group.ends.last() else {
+            return Ok(());
         };
-        if routed.is_empty() && dead.is_empty() && self.last_write.elapsed() < IDLE_CHECKPOINT {
+        let mut cp = cp.clone();
+        let rows_in = group.rows_in;
+        if group.routed.is_empty()
+            && group.dead.is_empty()
+            && self.last_write.elapsed() < IDLE_CHECKPOINT
+        {
             // Nothing to apply; the durable checkpoint may lag, which only
             // means re-reading unrelated transactions after a restart.
-            self.checkpoint = Some(cp);
             self.status.update(&self.name, |s| {
                 s.rows_in += rows_in;
-                s.position = Some(txn.end.to_string());
+                s.position = Some(cp.position.to_string());
             });
+            self.checkpoint = Some(cp);
+            *group = Group::new();
             return Ok(());
         }
         let started = Instant::now();
+        let mut halted = None;
         loop {
-            match self.apply_with_retry(&routed, &dead, &cp, shutdown).await {
+            let work = Work::Rows {
+                routed: &group.routed,
+                dead: &group.dead,
+            };
+            match apply_with_retry(&mut self.target, &self.name, work, &cp, shutdown).await {
                 Ok(true) => break,
                 Ok(false) => return Ok(()),
                 // A row the target rejects: with skip or dead-letter, set it
-                // aside and apply the rest of the transaction again.
+                // aside and apply the rest of the group again.
                 Err(e) if e.row.is_some() && self.on_error != OnError::Halt => {
                     let (b, r) = e.row.expect("checked");
-                    let row = routed[b].rows.remove(r);
-                    let schema = routed[b].schema.clone();
+                    let row = group.routed[b].rows.remove(r);
+                    let (schema, end) =
+                        (group.routed[b].schema.clone(), group.routed[b].end.clone());
+                    let err = e.at(&end);
                     self.set_aside(
-                        e.at(&txn.end),
+                        err,
                         &schema,
                         std::slice::from_ref(&row),
-                        &mut dead,
+                        &end,
+                        &mut group.dead,
                     )?;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // Name the transaction the rejected row is from, and
+                    // apply the ones before it.
+                    let Some((b, _)) = e.row else {
+                        return Err(e.at(&cp.position));
+                    };
+                    let failed = group.routed[b].end.clone();
+                    let e = e.at(&failed);
+                    match group.before(&failed) {
+                        Some(prefix) if halted.is_none() => {
+                            cp = prefix;
+                            halted = Some(e);
+                        }
+                        _ => return Err(e),
+                    }
+                }
             }
         }
-        let rows_out: u64 = routed.iter().map(|r| r.rows.len() as u64).sum();
+        self.checkpoint = Some(cp.clone());
+        self.last_write = Instant::now();
+        let rows_out: u64 = group.routed.iter().map(|r| r.rows.len() as u64).sum();
         m::target_batch(&self.target_name, started.elapsed());
-        let lag = (txn.timestamp > 0).then(|| (unix_now() - f64::from(txn.timestamp)).max(0.0));
+        m::group(&self.name, group.ends.len());
+        let timestamp = group.ends.last().map_or(0, |e| e.1);
+        let lag = (timestamp > 0).then(|| (unix_now() - f64::from(timestamp)).max(0.0));
         if let Some(lag) = lag {
             m::lag(&self.name, lag);
         }
         self.status.update(&self.name, |s| {
             s.rows_in += rows_in;
             s.rows_out += rows_out;
-            s.position = Some(txn.end.to_string());
+            s.position = Some(cp.position.to_string());
             s.lag_seconds = lag;
             s.checkpointed = Some(Instant::now());
         });
-        Ok(())
+        *group = Group::new();
+        match halted {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Apply the pipeline's policy to changes a definite error hit: halt
@@ -258,6 +427,7 @@ impl<T: Target> Pipeline<T> {
         err: PipelineError,
         schema: &TableSchema,
         rows: &[RowChange],
+        position: &BinlogPosition,
         dead: &mut Vec<DeadLetter>,
     ) -> Result<(), PipelineError> {
         let n = rows.len() as u64;
@@ -277,61 +447,139 @@ impl<T: Target> Pipeline<T> {
                         op: row.op,
                         change: change_json(schema, row),
                         error: message.clone(),
+                        position: position.clone(),
                     });
                 }
             }
         }
         Ok(())
     }
+}
 
-    /// Apply until it succeeds (`Ok(true)`), shutdown interrupts the
-    /// retries (`Ok(false)`: nothing committed) or a definite error.
-    async fn apply_with_retry(
-        &mut self,
-        routed: &[Routed],
-        dead: &[DeadLetter],
-        cp: &Checkpoint,
-        shutdown: &mut Shutdown,
-    ) -> Result<bool, PipelineError> {
-        let mut backoff = Duration::from_millis(100);
-        let mut failing = false;
-        loop {
-            let result = if failing {
-                // The last attempt's COMMIT may have landed; look before re-applying.
-                match self.target.checkpoint(&self.name).await {
-                    Ok(Some(done)) if done.position >= cp.position => Ok(()),
-                    Ok(_) => self.target.apply(&self.name, routed, dead, cp).await,
-                    Err(e) => Err(e),
-                }
-            } else {
-                self.target.apply(&self.name, routed, dead, cp).await
-            };
-            match result {
-                Ok(()) => {
-                    if failing {
-                        tracing::info!(pipeline = %self.name, "target is back; applying again");
-                    }
-                    self.checkpoint = Some(cp.clone());
-                    self.last_write = Instant::now();
-                    return Ok(true);
-                }
-                Err(e) if e.is_transient() => {
-                    if !failing {
-                        // Logged once per outage, not per retry.
-                        tracing::warn!(pipeline = %self.name, error = %e, "target unavailable; retrying with backoff");
-                        failing = true;
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {},
-                        // Nothing was committed, so stopping here is exact.
-                        _ = shutdown.wait() => return Ok(false),
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => return Err(e),
+/// What a target transaction writes besides the checkpoint.
+#[derive(Clone, Copy)]
+enum Work<'a> {
+    Rows {
+        routed: &'a [Routed],
+        dead: &'a [DeadLetter],
+    },
+    Ddl(&'a SchemaChange<'a>),
+}
+
+/// Write `work` and `cp` until it succeeds (`Ok(true)`), shutdown
+/// interrupts the retries (`Ok(false)`: nothing committed) or it fails
+/// definitely. Transient failures back off from 100 ms to 5 s and are
+/// logged once per outage, not per retry. Before each retry the checkpoint
+/// is read back: the last COMMIT may have landed although its reply was
+/// lost, and then the work is done.
+async fn apply_with_retry<T: Target>(
+    target: &mut T,
+    pipeline: &str,
+    work: Work<'_>,
+    cp: &Checkpoint,
+    shutdown: &mut Shutdown,
+) -> Result<bool, PipelineError> {
+    let mut backoff = Duration::from_millis(100);
+    let mut failing = false;
+    loop {
+        let result = if failing {
+            match target.checkpoint(pipeline).await {
+                Ok(Some(done)) if done.position >= cp.position => Ok(()),
+                Ok(_) => write(target, pipeline, work, cp).await,
+                Err(e) => Err(e),
             }
+        } else {
+            write(target, pipeline, work, cp).await
+        };
+        match result {
+            Ok(()) => {
+                if failing {
+                    tracing::info!(%pipeline, "target is back; applying again");
+                }
+                return Ok(true);
+            }
+            Err(e) if e.is_transient() => {
+                if !failing {
+                    tracing::warn!(%pipeline, error = %e, "target unavailable; retrying with backoff");
+                    failing = true;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {},
+                    // Nothing was committed, so stopping here is exact.
+                    _ = shutdown.wait() => return Ok(false),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
         }
     }
+}
+
+async fn write<T: Target>(
+    target: &mut T,
+    pipeline: &str,
+    work: Work<'_>,
+    cp: &Checkpoint,
+) -> Result<(), PipelineError> {
+    match work {
+        Work::Rows { routed, dead } => target.apply(pipeline, routed, dead, cp).await,
+        Work::Ddl(change) => target.apply_ddl(pipeline, change, cp).await,
+    }
+}
+
+/// Source transactions gathered for one target transaction.
+struct Group {
+    routed: Vec<Routed>,
+    dead: Vec<DeadLetter>,
+    rows_in: u64,
+    /// Rows after the plugins.
+    rows: usize,
+    /// Binlog bytes of the gathered transactions.
+    bytes: usize,
+    /// Each transaction's checkpoint and timestamp, in order.
+    ends: Vec<(Checkpoint, u32)>,
+    /// The queue entries, holding their share of the queue's byte budget
+    /// until the group is applied: a group's memory counts against it.
+    held: Vec<Queued>,
+    started: Instant,
+}
+
+impl Group {
+    fn new() -> Self {
+        Group {
+            routed: Vec::new(),
+            dead: Vec::new(),
+            rows_in: 0,
+            rows: 0,
+            bytes: 0,
+            ends: Vec::new(),
+            held: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Keep only the transactions that end before `end`; returns the new
+    /// last checkpoint, or `None` when none is left.
+    fn before(&mut self, end: &BinlogPosition) -> Option<Checkpoint> {
+        self.routed.retain(|r| r.end < *end);
+        self.dead.retain(|d| d.position < *end);
+        self.ends.retain(|(cp, _)| cp.position < *end);
+        self.ends.last().map(|(cp, _)| cp.clone())
+    }
+
+    fn full(&self, limits: &GroupLimits) -> bool {
+        self.rows >= limits.rows
+            || self.bytes >= limits.bytes
+            || self.started.elapsed() >= limits.time
+    }
+}
+
+/// A transaction in a pipeline's queue. The permit is its share of the
+/// queue's byte budget, returned when the pipeline is done with it, so a
+/// slow target stalls the source instead of growing memory.
+pub struct Queued {
+    pub txn: Arc<Transaction>,
+    pub permit: OwnedSemaphorePermit,
 }
 
 /// A change as JSON for the dead-letter table: column names to values

@@ -11,6 +11,8 @@
 //! engine: it is logged and counted (`sluice_source_ddl_unparsed_total`), and
 //! the rows after it still decode correctly from their table maps.
 
+use std::ops::Range;
+
 /// What a DDL statement does, as far as replication cares.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DdlKind {
@@ -34,22 +36,56 @@ pub struct Ddl {
     /// `(database, table)` of every table it touches, in statement order
     /// (for RENAME: old, new, old, new...). Empty when not understood.
     pub tables: Vec<(String, String)>,
+    /// Where each of `tables` is named in `statement` (byte ranges, the
+    /// `db.` prefix included), so a target can map the names.
+    pub spans: Vec<Range<usize>>,
     /// Whether the parser understood the statement.
     pub parsed: bool,
 }
 
+impl Ddl {
+    /// The statement with every table name replaced by `name(i)`, where `i`
+    /// indexes `tables`.
+    pub fn renamed(&self, name: impl Fn(usize) -> String) -> String {
+        let mut out = self.statement.clone();
+        let mut order: Vec<usize> = (0..self.spans.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.spans[i].start));
+        for i in order {
+            out.replace_range(self.spans[i].clone(), &name(i));
+        }
+        out
+    }
+}
+
+/// A word of a statement and where it is (byte range).
+#[derive(Debug)]
+struct Token {
+    text: String,
+    span: Range<usize>,
+}
+
+impl std::ops::Deref for Token {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.text
+    }
+}
+
 /// Split SQL into words: identifiers (backticks removed), `.`, `,` and `(`;
 /// comments and string literals are dropped.
-fn tokens(sql: &str) -> Vec<String> {
+fn tokens(sql: &str) -> Vec<Token> {
     let mut out = Vec::new();
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut chars = sql.char_indices().peekable();
+    let end = |chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>| {
+        chars.peek().map_or(sql.len(), |&(i, _)| i)
+    };
+    while let Some((start, c)) = chars.next() {
         match c {
             '`' => {
                 let mut id = String::new();
-                while let Some(c) = chars.next() {
+                while let Some((_, c)) = chars.next() {
                     if c == '`' {
-                        if chars.peek() == Some(&'`') {
+                        if chars.peek().map(|p| p.1) == Some('`') {
                             chars.next();
                             id.push('`');
                         } else {
@@ -59,10 +95,11 @@ fn tokens(sql: &str) -> Vec<String> {
                         id.push(c);
                     }
                 }
-                out.push(id);
+                let span = start..end(&mut chars);
+                out.push(Token { text: id, span });
             }
             '\'' | '"' => {
-                while let Some(d) = chars.next() {
+                while let Some((_, d)) = chars.next() {
                     if d == '\\' {
                         chars.next();
                     } else if d == c {
@@ -70,67 +107,81 @@ fn tokens(sql: &str) -> Vec<String> {
                     }
                 }
             }
-            '/' if chars.peek() == Some(&'*') => {
+            '/' if chars.peek().map(|p| p.1) == Some('*') => {
                 let mut prev = ' ';
-                for d in chars.by_ref() {
+                for (_, d) in chars.by_ref() {
                     if prev == '*' && d == '/' {
                         break;
                     }
                     prev = d;
                 }
             }
-            '-' if chars.peek() == Some(&'-') => {
-                for d in chars.by_ref() {
+            '-' if chars.peek().map(|p| p.1) == Some('-') => {
+                for (_, d) in chars.by_ref() {
                     if d == '\n' {
                         break;
                     }
                 }
             }
             '#' => {
-                for d in chars.by_ref() {
+                for (_, d) in chars.by_ref() {
                     if d == '\n' {
                         break;
                     }
                 }
             }
-            '.' | ',' | '(' | ')' | ';' => out.push(c.to_string()),
+            '.' | ',' | '(' | ')' | ';' => out.push(Token {
+                text: c.to_string(),
+                span: start..start + 1,
+            }),
             c if c.is_whitespace() => {}
             c => {
                 let mut w = c.to_string();
-                while let Some(&d) = chars.peek() {
+                while let Some(&(_, d)) = chars.peek() {
                     if d.is_whitespace() || "`.,();'\"".contains(d) {
                         break;
                     }
                     w.push(d);
                     chars.next();
                 }
-                out.push(w);
+                let span = start..end(&mut chars);
+                out.push(Token { text: w, span });
             }
         }
     }
     out
 }
 
-fn is(t: Option<&String>, word: &str) -> bool {
+fn is(t: Option<&Token>, word: &str) -> bool {
     t.is_some_and(|t| t.eq_ignore_ascii_case(word))
 }
 
+/// A table a statement names, and where the name is in the statement.
+type Named = ((String, String), Range<usize>);
+
 /// Read `[db.]table` at `i`; returns it and the index after it.
-fn table_name(t: &[String], i: usize, default_db: &str) -> Option<((String, String), usize)> {
+fn table_name(t: &[Token], i: usize, default_db: &str) -> Option<(Named, usize)> {
     let first = t.get(i)?;
     if matches!(first.as_str(), "." | "," | "(" | ")" | ";") {
         return None;
     }
-    if t.get(i + 1).map(String::as_str) == Some(".") {
+    if t.get(i + 1).map(|t| t.as_str()) == Some(".") {
         let second = t.get(i + 2)?;
-        Some(((first.clone(), second.clone()), i + 3))
+        let span = first.span.start..second.span.end;
+        Some((((first.text.clone(), second.text.clone()), span), i + 3))
     } else {
-        Some(((default_db.to_owned(), first.clone()), i + 1))
+        Some((
+            (
+                (default_db.to_owned(), first.text.clone()),
+                first.span.clone(),
+            ),
+            i + 1,
+        ))
     }
 }
 
 /// Skip `IF [NOT] EXISTS`.
-fn skip_if_exists(t: &[String], mut i: usize) -> usize {
+fn skip_if_exists(t: &[Token], mut i: usize) -> usize {
     if is(t.get(i), "IF") {
         i += 1;
         if is(t.get(i), "NOT") {
@@ -151,6 +202,7 @@ pub fn parse(database: &str, statement: &str) -> Ddl {
         statement: statement.to_owned(),
         kind: DdlKind::Other,
         tables: Vec::new(),
+        spans: Vec::new(),
         parsed: true,
     };
     // Skip CREATE modifiers: OR REPLACE, TEMPORARY, DEFINER=..., ONLINE, IGNORE.
@@ -172,9 +224,10 @@ pub fn parse(database: &str, statement: &str) -> Ddl {
         skip_if_exists(&t, i + 1),
         database,
     ) {
-        Some((name, _)) => {
+        Some(((name, span), _)) => {
             ddl.kind = kind;
             ddl.tables.push(name);
+            ddl.spans.push(span);
         }
         None => ddl.parsed = false,
     };
@@ -189,9 +242,10 @@ pub fn parse(database: &str, statement: &str) -> Ddl {
         ("DROP", Some("TABLE")) => {
             ddl.kind = DdlKind::DropTable;
             let mut j = skip_if_exists(&t, i + 1);
-            while let Some((name, next)) = table_name(&t, j, database) {
+            while let Some(((name, span), next)) = table_name(&t, j, database) {
                 ddl.tables.push(name);
-                if t.get(next).map(String::as_str) != Some(",") {
+                ddl.spans.push(span);
+                if t.get(next).map(|t| t.as_str()) != Some(",") {
                     break;
                 }
                 j = next + 1;
@@ -208,9 +262,11 @@ pub fn parse(database: &str, statement: &str) -> Ddl {
                 let Some((to, after)) = table_name(&t, next + 1, database) else {
                     break;
                 };
-                ddl.tables.push(from);
-                ddl.tables.push(to);
-                if t.get(after).map(String::as_str) != Some(",") {
+                ddl.tables.push(from.0);
+                ddl.spans.push(from.1);
+                ddl.tables.push(to.0);
+                ddl.spans.push(to.1);
+                if t.get(after).map(|t| t.as_str()) != Some(",") {
                     break;
                 }
                 j = after + 1;
@@ -291,6 +347,23 @@ mod tests {
         assert_eq!(
             tables("shop", "CREATE INDEX i ON t (a)"),
             (DdlKind::Other, vec![], true)
+        );
+    }
+
+    #[test]
+    fn table_names_can_be_replaced() {
+        let d = parse(
+            "shop",
+            "ALTER TABLE /* x */ `shop`.product ADD COLUMN `product` INT",
+        );
+        assert_eq!(
+            d.renamed(|_| "`replica`.`p`".into()),
+            "ALTER TABLE /* x */ `replica`.`p` ADD COLUMN `product` INT"
+        );
+        let d = parse("shop", "RENAME TABLE a TO b, é TO x.y");
+        assert_eq!(
+            d.renamed(|i| format!("t{i}")),
+            "RENAME TABLE t0 TO t1, t2 TO t3"
         );
     }
 

@@ -30,15 +30,15 @@ mod server;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 pub use decode::Collations;
 pub use reader::BinlogReader;
 pub use server::{Server, check_variables};
 
-use crate::change::Transaction;
 use crate::config::SourceConfig;
 use crate::metrics as m;
+use crate::pipeline::Queued;
 use crate::position::{BinlogPosition, Gtid};
 use crate::shutdown::Shutdown;
 use crate::status::Status;
@@ -46,7 +46,12 @@ use crate::status::Status;
 /// A pipeline's queue, as the reader sees it.
 pub struct Output {
     pub pipeline: String,
-    pub tx: mpsc::Sender<Arc<Transaction>>,
+    pub tx: mpsc::Sender<Queued>,
+    /// Bytes the pipeline may hold (queued or being applied); each
+    /// transaction takes its rows-event bytes, at most the whole budget.
+    pub budget: Arc<Semaphore>,
+    /// The budget's size.
+    pub budget_bytes: usize,
 }
 
 /// Where the dump connection starts.
@@ -212,8 +217,18 @@ async fn stream(
         let txn = Arc::new(txn);
         let mut i = 0;
         while i < outputs.len() {
+            let out = &outputs[i];
+            let share = txn.bytes.clamp(1, out.budget_bytes) as u32;
+            let permit = tokio::select! {
+                p = out.budget.clone().acquire_many_owned(share) => p.expect("the budget is never closed"),
+                _ = shutdown.wait() => return Ok(()),
+            };
+            let queued = Queued {
+                txn: txn.clone(),
+                permit,
+            };
             let sent = tokio::select! {
-                r = outputs[i].tx.send(txn.clone()) => r.is_ok(),
+                r = out.tx.send(queued) => r.is_ok(),
                 _ = shutdown.wait() => return Ok(()),
             };
             if sent {

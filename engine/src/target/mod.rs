@@ -5,8 +5,9 @@
 //! implemented, so a target cannot silently ignore a checkpoint.
 //!
 //! # Exactly-once
-//! `apply` writes the changes of one source transaction *and* the pipeline's
-//! checkpoint (the transaction's end position) in one target transaction.
+//! `apply` writes the changes of a group of whole source transactions *and*
+//! the pipeline's checkpoint (the last transaction's end position) in one
+//! target transaction.
 //! Either both are durable or neither is. On start, and after any failure
 //! whose outcome is unknown (a lost commit reply), the pipeline reads the
 //! checkpoint back and skips every transaction that ends at or before it.
@@ -20,6 +21,7 @@ use crate::change::TableSchema;
 use crate::change::{Op, RowChange};
 use crate::error::PipelineError;
 use crate::position::{BinlogPosition, Gtid};
+use crate::source::ddl::Ddl;
 
 /// A pipeline's durable progress: the end of the last applied transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +40,8 @@ pub struct DeadLetter {
     /// The change as JSON: `{"op", "before": {column: value}, "after": ...}`.
     pub change: String,
     pub error: String,
+    /// End position of the source transaction the change was in.
+    pub position: BinlogPosition,
 }
 
 /// Changes to one target table, ready to apply.
@@ -47,6 +51,19 @@ pub struct Routed {
     pub table: String,
     pub schema: Arc<TableSchema>,
     pub rows: Vec<RowChange>,
+    /// End position of the source transaction the rows are from.
+    pub end: BinlogPosition,
+}
+
+/// A schema change on tables a pipeline copies, to follow on the target.
+#[derive(Debug)]
+pub struct SchemaChange<'a> {
+    pub ddl: &'a Ddl,
+    /// The target table of each of `ddl.tables`, by the pipeline's
+    /// `target_table` template.
+    pub targets: Vec<String>,
+    /// Whether the pipeline copies each of `ddl.tables`.
+    pub matched: Vec<bool>,
 }
 
 /// Something a pipeline applies changes to.
@@ -67,6 +84,17 @@ pub trait Target {
         pipeline: &str,
         changes: &[Routed],
         dead: &[DeadLetter],
+        checkpoint: &Checkpoint,
+    ) -> Result<(), PipelineError>;
+
+    /// Follow a schema change, then store `checkpoint` (the statement's end
+    /// position). DDL cannot share a transaction with the checkpoint, so a
+    /// target must accept the statement a second time (after a crash
+    /// between the two) without failing.
+    async fn apply_ddl(
+        &mut self,
+        pipeline: &str,
+        change: &SchemaChange<'_>,
         checkpoint: &Checkpoint,
     ) -> Result<(), PipelineError>;
 }

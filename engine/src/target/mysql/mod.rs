@@ -5,7 +5,14 @@
 //! changed), a delete goes by key. Re-applying a change therefore leaves the
 //! same row, and the checkpoint in the same transaction makes sure it is not
 //! re-applied at all.
+//!
+//! A group of source transactions is one target transaction: per target
+//! table, its changes are planned into multi-row statements (`plan`), then
+//! the dead letters and the checkpoint are written, then COMMIT. When the
+//! target rejects a batch, the group is rolled back and written again row by
+//! row, which finds the row for the pipeline's `on_error`.
 
+mod plan;
 mod sql;
 mod writer;
 

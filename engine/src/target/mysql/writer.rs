@@ -14,12 +14,14 @@ use std::sync::Arc;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, TxOpts};
 
-use super::sql::{TableSql, classify, param};
+use super::plan::{Kind, Step, plan};
+use super::sql::{TableSql, classify, param, quote_table};
 use crate::change::{Op, RowChange, Value};
 use crate::error::{ErrorKind, PipelineError};
 use crate::metrics as m;
 use crate::position::{BinlogPosition, Gtid};
-use crate::target::{Checkpoint, DeadLetter, Routed, Target};
+use crate::source::ddl::DdlKind;
+use crate::target::{Checkpoint, DeadLetter, Routed, SchemaChange, Target};
 
 const CREATE_CHECKPOINT: &str = "CREATE TABLE IF NOT EXISTS sluice_checkpoint (
     pipeline VARCHAR(255) NOT NULL PRIMARY KEY,
@@ -48,6 +50,14 @@ const WRITE_DEAD_LETTER: &str = "INSERT INTO sluice_dead_letter \
 const WRITE_CHECKPOINT: &str = "INSERT INTO sluice_checkpoint (pipeline, binlog_file, binlog_pos, gtid) VALUES (?, ?, ?, ?) \
      ON DUPLICATE KEY UPDATE binlog_file = VALUES(binlog_file), binlog_pos = VALUES(binlog_pos), gtid = VALUES(gtid)";
 
+/// Most bytes of values one multi-row statement carries, well under the
+/// server's default `max_allowed_packet` (16 MiB in MariaDB 10.11).
+const MAX_STATEMENT_BYTES: usize = 4 << 20;
+
+/// Whether a table has a unique index besides its primary key.
+const SECONDARY_UNIQUE: &str = "SELECT COUNT(*) FROM information_schema.STATISTICS \
+     WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'";
+
 /// A MySQL target connection.
 pub struct MysqlTarget {
     /// The target's name in the config, for metrics and messages.
@@ -56,6 +66,19 @@ pub struct MysqlTarget {
     conn: Option<Conn>,
     /// Statements per (target table, column list).
     sql: HashMap<(String, Vec<String>), Arc<TableSql>>,
+    /// Per target table: whether its changes may be collapsed by key (no
+    /// unique index besides the primary key; see `plan`).
+    collapse: HashMap<String, bool>,
+}
+
+/// How a group is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Planned multi-row statements per table (the normal way).
+    Batched,
+    /// One statement per change, in source order. Used to find the row a
+    /// batch was rejected for.
+    RowByRow,
 }
 
 impl MysqlTarget {
@@ -64,8 +87,10 @@ impl MysqlTarget {
             .map_err(|e| PipelineError::definite(format!("targets.{name}.url: {e}")))?;
         let opts: Opts = OptsBuilder::from_opts(opts)
             .init(vec![
-                // TIMESTAMPs are sent as UTC; zero dates and id 0 copy as they are.
-                "SET time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES', NAMES utf8mb4",
+                // TIMESTAMPs are sent as UTC; zero dates and id 0 copy as
+                // they are. Foreign keys were checked by the source; a
+                // collapsed group may write tables in another order.
+                "SET time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES', NAMES utf8mb4, foreign_key_checks = 0",
             ])
             .stmt_cache_size(256)
             .into();
@@ -74,6 +99,7 @@ impl MysqlTarget {
             opts,
             conn: None,
             sql: HashMap::new(),
+            collapse: HashMap::new(),
         })
     }
 
@@ -106,19 +132,39 @@ impl MysqlTarget {
         Ok(self.conn.as_mut().expect("connected above"))
     }
 
-    fn statements(&mut self, r: &Routed) -> Result<Arc<TableSql>, PipelineError> {
+    /// The statements of a routed batch, and whether its table may be
+    /// collapsed (looked up once per target table).
+    async fn statements(&mut self, r: &Routed) -> Result<(Arc<TableSql>, bool), PipelineError> {
         if r.schema.key.is_empty() {
             return Err(PipelineError::definite(format!(
                 "table {}.{} has no primary key; Sluice applies changes by primary key, so add one to the source table",
                 r.schema.database, r.schema.table
             )));
         }
+        if !self.collapse.contains_key(&r.table) {
+            let (db, table) = match r.table.split_once('.') {
+                Some((d, t)) => (Some(d), t),
+                None => (None, r.table.as_str()),
+            };
+            let conn = self.conn().await?;
+            let n: Result<Option<u64>, _> = conn.exec_first(SECONDARY_UNIQUE, (db, table)).await;
+            match n {
+                Ok(n) => {
+                    self.collapse.insert(r.table.clone(), n.unwrap_or(0) == 0);
+                }
+                Err(e) => {
+                    self.conn = None;
+                    return Err(self.error(e, || format!("reading the indexes of {}", r.table)));
+                }
+            }
+        }
         let key = (r.table.clone(), r.schema.columns.clone());
-        Ok(self
+        let sql = self
             .sql
             .entry(key)
             .or_insert_with(|| Arc::new(TableSql::new(&r.table, &r.schema)))
-            .clone())
+            .clone();
+        Ok((sql, self.collapse[&r.table]))
     }
 
     async fn apply_once(
@@ -127,15 +173,20 @@ impl MysqlTarget {
         changes: &[Routed],
         dead: &[DeadLetter],
         cp: &Checkpoint,
+        mode: Mode,
     ) -> Result<(), PipelineError> {
-        let sqls = changes
-            .iter()
-            .map(|r| self.statements(r))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut tables = Vec::with_capacity(changes.len());
+        for r in changes {
+            tables.push(self.statements(r).await?);
+        }
         let conn = self.conn().await?;
-        match run_transaction(conn, pipeline, changes, &sqls, dead, cp).await {
-            Ok(counts) => {
+        match write(conn, mode, pipeline, changes, &tables, dead, cp).await {
+            Ok(()) => {
                 m::target_transaction(&self.name);
+                let mut counts = [0u64; 3];
+                for row in changes.iter().flat_map(|r| &r.rows) {
+                    counts[row.op as usize] += 1;
+                }
                 for (op, n) in [Op::Insert, Op::Update, Op::Delete].into_iter().zip(counts) {
                     if n > 0 {
                         m::target_rows(&self.name, op, n);
@@ -160,29 +211,156 @@ impl MysqlTarget {
 /// The error, what was being written, and which (batch, row) if a row.
 type TxError = (mysql_async::Error, String, Option<(usize, usize)>);
 
-/// One target transaction: every row, then the checkpoint, then COMMIT.
-/// Returns the rows written per op (insert, update, delete).
-async fn run_transaction(
+/// One target transaction: the changes, dead letters, checkpoint, COMMIT.
+async fn write(
     conn: &mut Conn,
+    mode: Mode,
     pipeline: &str,
     changes: &[Routed],
-    sqls: &[Arc<TableSql>],
+    tables: &[(Arc<TableSql>, bool)],
     dead: &[DeadLetter],
     cp: &Checkpoint,
-) -> Result<[u64; 3], TxError> {
+) -> Result<(), TxError> {
     let mut tx = conn
         .start_transaction(TxOpts::default())
         .await
         .map_err(|e| (e, "START TRANSACTION".to_owned(), None))?;
-    let mut counts = [0u64; 3];
-    for (b, (r, sql)) in changes.iter().zip(sqls).enumerate() {
-        for (i, row) in r.rows.iter().enumerate() {
-            apply_row(&mut tx, sql, &r.schema.key, row)
-                .await
-                .map_err(|e| (e, describe_row(r, row), Some((b, i))))?;
-            counts[row.op as usize] += 1;
+    match mode {
+        Mode::Batched => batched(&mut tx, changes, tables).await?,
+        Mode::RowByRow => row_by_row(&mut tx, changes, tables).await?,
+    }
+    finish(tx, pipeline, dead, cp).await
+}
+
+/// Every table's changes as planned multi-row statements, in an open
+/// transaction. Tables are written one after another; within a table the
+/// plan keeps the source's outcome (see `plan`).
+async fn batched(
+    tx: &mut mysql_async::Transaction<'_>,
+    changes: &[Routed],
+    tables: &[(Arc<TableSql>, bool)],
+) -> Result<(), TxError> {
+    // Batches of the same statements (one target table and column list),
+    // in order of first appearance.
+    let mut done = vec![false; changes.len()];
+    for first in 0..changes.len() {
+        if done[first] {
+            continue;
+        }
+        let (sql, collapse) = &tables[first];
+        let mut rows: Vec<&RowChange> = Vec::new();
+        for (b, r) in changes.iter().enumerate().skip(first) {
+            if !done[b] && Arc::ptr_eq(&tables[b].0, sql) {
+                done[b] = true;
+                rows.extend(&r.rows);
+            }
+        }
+        let r = &changes[first];
+        let steps = plan(&rows, &r.schema.key, *collapse).map_err(|m| {
+            (
+                mysql_async::Error::Other(m.into()),
+                format!("changes to {}", r.table),
+                None,
+            )
+        })?;
+        for step in &steps {
+            run_step(tx, sql, &r.schema.key, step).await.map_err(|e| {
+                let what = match step.kind {
+                    Kind::Upsert => "upserts",
+                    Kind::Delete => "deletes",
+                };
+                (
+                    e,
+                    format!("{} {what} into {}", step.images.len(), r.table),
+                    None,
+                )
+            })?;
         }
     }
+    Ok(())
+}
+
+/// One step as statements of the largest power-of-two row count that fits
+/// the row and byte limits.
+async fn run_step(
+    tx: &mut mysql_async::Transaction<'_>,
+    sql: &TableSql,
+    key: &[usize],
+    step: &Step<'_>,
+) -> Result<(), mysql_async::Error> {
+    let mut rest = step.images.as_slice();
+    while !rest.is_empty() {
+        let mut fit = 0;
+        let mut bytes = 0;
+        while fit < rest.len() && fit < sql.max_rows && (fit == 0 || bytes < MAX_STATEMENT_BYTES) {
+            bytes += rest[fit].iter().map(value_size).sum::<usize>();
+            fit += 1;
+        }
+        let n = 1 << fit.ilog2();
+        let (chunk, tail) = rest.split_at(n);
+        match step.kind {
+            Kind::Upsert => {
+                let mut params = Vec::with_capacity(n * chunk[0].len());
+                for image in chunk {
+                    params.extend(image.iter().map(param));
+                }
+                tx.exec_drop(sql.upsert(n), params).await?;
+            }
+            Kind::Delete => {
+                let mut params = Vec::with_capacity(n * key.len());
+                for image in chunk {
+                    params.extend(key.iter().map(|&k| param(&image[k])));
+                }
+                tx.exec_drop(sql.delete(n), params).await?;
+            }
+        }
+        rest = tail;
+    }
+    Ok(())
+}
+
+/// Rough bytes a value takes in a statement.
+fn value_size(v: &Value) -> usize {
+    match v {
+        Value::Text(s) | Value::Decimal(s) | Value::Json(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        _ => 8,
+    }
+}
+
+/// Every change as its own statement, in source order, so a rejected row
+/// is known by its index.
+async fn row_by_row(
+    tx: &mut mysql_async::Transaction<'_>,
+    changes: &[Routed],
+    tables: &[(Arc<TableSql>, bool)],
+) -> Result<(), TxError> {
+    for (b, (r, (sql, _))) in changes.iter().zip(tables).enumerate() {
+        for (i, row) in r.rows.iter().enumerate() {
+            let steps = plan(&[row], &r.schema.key, false).map_err(|m| {
+                (
+                    mysql_async::Error::Other(m.into()),
+                    describe_row(r, row),
+                    Some((b, i)),
+                )
+            })?;
+            for step in &steps {
+                run_step(tx, sql, &r.schema.key, step)
+                    .await
+                    .map_err(|e| (e, describe_row(r, row), Some((b, i))))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Dead letters, the checkpoint, COMMIT.
+async fn finish(
+    mut tx: mysql_async::Transaction<'_>,
+    pipeline: &str,
+    dead: &[DeadLetter],
+    cp: &Checkpoint,
+) -> Result<(), TxError> {
     for d in dead {
         tx.exec_drop(
             WRITE_DEAD_LETTER,
@@ -192,8 +370,8 @@ async fn run_transaction(
                 d.op.as_str(),
                 &d.change,
                 &d.error,
-                cp.position.file.name(),
-                cp.position.pos,
+                d.position.file.name(),
+                d.position.pos,
             ),
         )
         .await
@@ -208,8 +386,36 @@ async fn run_transaction(
     .map_err(|e| (e, "the checkpoint row".to_owned(), None))?;
     tx.commit()
         .await
-        .map_err(|e| (e, "COMMIT".to_owned(), None))?;
-    Ok(counts)
+        .map_err(|e| (e, "COMMIT".to_owned(), None))
+}
+
+/// The statements that follow a schema change on the target, each with the
+/// server error codes that mean "already done" (tolerated, so a replay
+/// after a crash between the statement and its checkpoint goes on).
+fn ddl_statements(change: &SchemaChange<'_>) -> Vec<(String, &'static [u16])> {
+    let ddl = change.ddl;
+    let name = |i: usize| quote_table(&change.targets[i]);
+    match ddl.kind {
+        // One table, named in the statement: the statement with the name
+        // mapped, so every column and option is kept.
+        DdlKind::CreateTable => vec![(ddl.renamed(name), &[1050])],
+        DdlKind::AlterTable => vec![(ddl.renamed(name), &[1060, 1061, 1091, 1054])],
+        DdlKind::TruncateTable => vec![(ddl.renamed(name), &[])],
+        // Several tables, perhaps not all copied: only the copied ones.
+        DdlKind::DropTable => (0..ddl.tables.len())
+            .filter(|&i| change.matched[i])
+            .map(|i| (format!("DROP TABLE IF EXISTS {}", name(i)), &[][..]))
+            .collect(),
+        DdlKind::RenameTable => (0..ddl.tables.len())
+            .step_by(2)
+            .filter(|&i| change.matched[i])
+            .map(|i| {
+                let stmt = format!("RENAME TABLE {} TO {}", name(i), name(i + 1));
+                (stmt, &[1050, 1146][..])
+            })
+            .collect(),
+        DdlKind::Other => Vec::new(),
+    }
 }
 
 /// The key of a row, for messages.
@@ -238,32 +444,6 @@ fn short(v: &Value) -> String {
         format!("{}…", &s[..s.floor_char_boundary(60)])
     } else {
         s
-    }
-}
-
-async fn apply_row(
-    tx: &mut mysql_async::Transaction<'_>,
-    sql: &TableSql,
-    key: &[usize],
-    row: &RowChange,
-) -> Result<(), mysql_async::Error> {
-    let key_params = |img: &Vec<Value>| -> Vec<mysql_async::Value> {
-        key.iter().map(|&k| param(&img[k])).collect()
-    };
-    let all_params =
-        |img: &Vec<Value>| -> Vec<mysql_async::Value> { img.iter().map(param).collect() };
-    match (row.op, &row.before, &row.after) {
-        (Op::Insert, _, Some(after)) => tx.exec_drop(&sql.upsert, all_params(after)).await,
-        (Op::Update, Some(before), Some(after)) => {
-            if key.iter().any(|&k| before[k] != after[k]) {
-                tx.exec_drop(&sql.delete, key_params(before)).await?;
-            }
-            tx.exec_drop(&sql.upsert, all_params(after)).await
-        }
-        (Op::Delete, Some(before), _) => tx.exec_drop(&sql.delete, key_params(before)).await,
-        _ => Err(mysql_async::Error::Other(
-            format!("{:?} change without the image it needs", row.op).into(),
-        )),
     }
 }
 
@@ -319,6 +499,58 @@ impl Target for MysqlTarget {
         dead: &[DeadLetter],
         checkpoint: &Checkpoint,
     ) -> Result<(), PipelineError> {
-        self.apply_once(pipeline, changes, dead, checkpoint).await
+        match self
+            .apply_once(pipeline, changes, dead, checkpoint, Mode::Batched)
+            .await
+        {
+            // A batch the target rejects: apply row by row, which either
+            // names the row (for the pipeline's policy) or succeeds (a
+            // batch-only limit, such as packet size).
+            Err(e) if !e.is_transient() && e.row.is_none() => {
+                tracing::debug!(target_name = %self.name, error = %e, "batch rejected; applying row by row to find the row");
+                self.apply_once(pipeline, changes, dead, checkpoint, Mode::RowByRow)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    async fn apply_ddl(
+        &mut self,
+        pipeline: &str,
+        change: &SchemaChange<'_>,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), PipelineError> {
+        for (statement, already_done) in ddl_statements(change) {
+            let conn = self.conn().await?;
+            match conn.query_drop(&statement).await {
+                Ok(()) => {
+                    tracing::info!(target_name = %self.name, %pipeline, %statement, "schema change applied")
+                }
+                Err(mysql_async::Error::Server(e)) if already_done.contains(&e.code) => {
+                    // Replayed after a crash between the statement and its
+                    // checkpoint, or the target already had the change.
+                    tracing::warn!(target_name = %self.name, %pipeline, %statement, error = %e.message, "schema change already in the target; going on");
+                }
+                Err(e) => {
+                    self.conn = None;
+                    return Err(
+                        self.error(e, || format!("applying the schema change `{statement}`"))
+                    );
+                }
+            }
+        }
+        // Names may now mean other columns or tables.
+        self.sql.clear();
+        self.collapse.clear();
+        let conn = self.conn().await?;
+        let result = match conn.start_transaction(TxOpts::default()).await {
+            Ok(tx) => finish(tx, pipeline, &[], checkpoint).await,
+            Err(e) => Err((e, "START TRANSACTION".to_owned(), None)),
+        };
+        result.map_err(|(e, what, _)| {
+            self.conn = None;
+            self.error(e, || format!("writing {what}"))
+        })
     }
 }
