@@ -30,7 +30,7 @@ use std::sync::Arc;
 const QUEUE: usize = 4096;
 /// Binlog bytes a pipeline may hold, queued or in the group being applied,
 /// before the reader waits: a slow target stalls the source, not memory.
-const QUEUE_BYTES: usize = 64 << 20;
+const QUEUE_BYTES: usize = 16 << 20;
 
 /// Every plugin the pipelines name, with the kind they use it as.
 pub fn wanted_plugins(config: &Config) -> BTreeMap<String, PluginKind> {

@@ -171,7 +171,7 @@ impl Default for GroupLimits {
     fn default() -> Self {
         GroupLimits {
             rows: 20_000,
-            bytes: 16 << 20,
+            bytes: 8 << 20,
             time: Duration::from_millis(200),
         }
     }

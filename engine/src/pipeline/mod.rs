@@ -169,7 +169,7 @@ impl<T: Target> Pipeline<T> {
             let mut next = Some(first);
             while let Some(q) = next.take() {
                 m::queue_bytes(&self.name, -(q.txn.bytes as f64));
-                let txn = q.txn.clone();
+                let Queued { txn, permit } = q;
                 if let Some(ddl) = self.schema_change(&txn) {
                     // DDL cannot share a target transaction: apply what is
                     // gathered, then the statement on its own.
@@ -179,10 +179,11 @@ impl<T: Target> Pipeline<T> {
                         .map_err(|e| e.at(&txn.end))?;
                     break;
                 }
-                if let Err(e) = self.add(&txn, q, &mut group) {
+                let end = txn.end.clone();
+                if let Err(e) = self.add(txn, permit, &mut group) {
                     // Halt: the transactions before this one still apply.
                     self.commit(&mut group, &mut shutdown).await?;
-                    return Err(e.at(&txn.end));
+                    return Err(e.at(&end));
                 }
                 if group.full(&self.group) {
                     break;
@@ -261,11 +262,14 @@ impl<T: Target> Pipeline<T> {
         Ok(())
     }
 
-    /// Run a transaction through the plugin chain into the group.
+    /// Run a transaction through the plugin chain into the group. The
+    /// rows are moved, not copied, when this pipeline is the only one
+    /// holding the transaction (the usual case), so a group costs its rows
+    /// once.
     fn add(
         &mut self,
-        txn: &Transaction,
-        q: Queued,
+        txn: Arc<Transaction>,
+        permit: OwnedSemaphorePermit,
         group: &mut Group,
     ) -> Result<(), PipelineError> {
         if self
@@ -276,23 +280,37 @@ impl<T: Target> Pipeline<T> {
             return Ok(());
         }
         self.chain.pin();
-        let (mut routed, mut dead, mut rows_in) = (Vec::new(), Vec::new(), 0);
+        let (end, gtid, timestamp, bytes) = (txn.end.clone(), txn.gtid, txn.timestamp, txn.bytes);
         let tables = &self.tables;
-        let matched = txn.changes.iter().filter(|tc| {
+        let copied = |tc: &TableChanges| {
             tables
                 .iter()
                 .any(|p| p.matches(&tc.schema.database, &tc.schema.table))
-        });
-        for tc in matched {
-            rows_in += tc.rows.len() as u64;
-            match self.chain.run(&self.name, tc.clone()) {
+        };
+        let changes: Vec<TableChanges> = match Arc::try_unwrap(txn) {
+            Ok(own) => own.changes.into_iter().filter(|tc| copied(tc)).collect(),
+            Err(shared) => shared
+                .changes
+                .iter()
+                .filter(|tc| copied(tc))
+                .cloned()
+                .collect(),
+        };
+        let (mut routed, mut dead, mut rows_in) = (Vec::new(), Vec::new(), 0);
+        for tc in changes {
+            let n = tc.rows.len() as u64;
+            rows_in += n;
+            let schema = tc.schema.clone();
+            // Kept for a dead letter only; other policies need the count.
+            let kept = (self.on_error == OnError::DeadLetter).then(|| tc.rows.clone());
+            match self.chain.run(&self.name, tc) {
                 Ok(out) => {
                     for b in out {
                         routed.push(Routed {
                             table: self.target_table(&b),
                             schema: b.schema,
                             rows: b.rows,
-                            end: txn.end.clone(),
+                            end: end.clone(),
                         });
                     }
                 }
@@ -301,9 +319,10 @@ impl<T: Target> Pipeline<T> {
                         "plugin `{}` failed ({}): {}",
                         e.plugin, e.kind, e.message
                     ))
-                    .with_table(|| format!("{}.{}", tc.schema.database, tc.schema.table))
-                    .at(&txn.end);
-                    self.set_aside(err, &tc.schema, &tc.rows, &txn.end, &mut dead)?;
+                    .with_table(|| format!("{}.{}", schema.database, schema.table))
+                    .at(&end);
+                    let rows = kept.as_deref().unwrap_or_default();
+                    self.set_aside(err, &schema, n, rows, &end, &mut dead)?;
                 }
             }
         }
@@ -312,15 +331,15 @@ impl<T: Target> Pipeline<T> {
         group.rows_in += rows_in;
         group.routed.append(&mut routed);
         group.dead.append(&mut dead);
-        group.bytes += txn.bytes;
+        group.bytes += bytes;
         group.ends.push((
             Checkpoint {
-                position: txn.end.clone(),
-                gtid: txn.gtid,
+                position: end,
+                gtid,
             },
-            txn.timestamp,
+            timestamp,
         ));
-        group.held.push(q);
+        group.held.push(permit);
         Ok(())
     }
 
@@ -372,6 +391,7 @@ impl<T: Target> Pipeline<T> {
                     self.set_aside(
                         err,
                         &schema,
+                        1,
                         std::slice::from_ref(&row),
                         &end,
                         &mut group.dead,
@@ -426,11 +446,11 @@ impl<T: Target> Pipeline<T> {
         &self,
         err: PipelineError,
         schema: &TableSchema,
+        n: u64,
         rows: &[RowChange],
         position: &BinlogPosition,
         dead: &mut Vec<DeadLetter>,
     ) -> Result<(), PipelineError> {
-        let n = rows.len() as u64;
         match self.on_error {
             OnError::Halt => return Err(err),
             OnError::Skip => {
@@ -538,9 +558,9 @@ struct Group {
     bytes: usize,
     /// Each transaction's checkpoint and timestamp, in order.
     ends: Vec<(Checkpoint, u32)>,
-    /// The queue entries, holding their share of the queue's byte budget
-    /// until the group is applied: a group's memory counts against it.
-    held: Vec<Queued>,
+    /// The transactions' shares of the queue's byte budget, returned when
+    /// the group is applied: a group's memory counts against the budget.
+    held: Vec<OwnedSemaphorePermit>,
     started: Instant,
 }
 
