@@ -13,6 +13,11 @@ ensure_tools() {
     log "installing the Rust target wasm32-unknown-unknown"
     rustup target add wasm32-unknown-unknown
   fi
+  if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing openssl with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+  fi
   if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       log "installing MariaDB with apt-get"
@@ -71,6 +76,24 @@ start_mariadb() {
   echo "MariaDB '$name' did not start; see $dir/error.log:" >&2
   tail -20 "$dir/error.log" >&2
   return 1
+}
+
+# make_tls_certs DIR: a throwaway CA, a server certificate it signs (for
+# 127.0.0.1 and localhost), and an unrelated CA, as PEM files in DIR.
+make_tls_certs() {
+  local d=$1
+  mkdir -p "$d"
+  (
+    cd "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3 -subj "/CN=Sluice test CA" \
+      -keyout ca.key -out ca.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.cnf
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3 \
+      -extfile san.cnf -out server.pem
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3 -subj "/CN=Some other CA" \
+      -keyout other.key -out other.pem
+  ) >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; return 1; }
 }
 
 # The binlog settings Sluice requires of a source.

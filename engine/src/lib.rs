@@ -30,3 +30,14 @@ pub mod shutdown;
 pub mod source;
 pub mod status;
 pub mod target;
+
+/// Install the TLS crypto provider (ring) for the whole process, once.
+/// mysql_async's rustls panics on the first TLS handshake without one, so
+/// `main` calls this before any connection.
+pub fn install_crypto() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider is installed already; that one serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

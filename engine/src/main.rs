@@ -78,6 +78,7 @@ fn report(message: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    sluice::install_crypto();
     let _ = JSON_LOGS.set(matches!(cli.log_format, LogFormat::Json));
     let filter = || {
         tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| "info".into())

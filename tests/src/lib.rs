@@ -47,6 +47,7 @@ pub fn env() -> Env {
 
 /// A connection to `url`, optionally in `db`.
 pub async fn connect(url: &str) -> Conn {
+    sluice::install_crypto();
     let opts = Opts::from_url(url).expect("test URL");
     Conn::new(opts)
         .await
@@ -256,11 +257,19 @@ pub fn metric(text: &str, prefix: &str) -> Option<f64> {
 
 /// Rows of a query as strings, for exact comparisons.
 pub async fn rows(conn: &mut Conn, sql: &str) -> Vec<Vec<Option<String>>> {
-    let rows: Vec<mysql_async::Row> = conn
-        .query(sql)
+    try_rows(conn, sql)
         .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    rows.into_iter()
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// [`rows`], or the error (for a table or column that may not exist yet).
+pub async fn try_rows(
+    conn: &mut Conn,
+    sql: &str,
+) -> Result<Vec<Vec<Option<String>>>, mysql_async::Error> {
+    let rows: Vec<mysql_async::Row> = conn.query(sql).await?;
+    Ok(rows
+        .into_iter()
         .map(|r| {
             (0..r.len())
                 .map(|i| match r.as_ref(i).unwrap() {
@@ -270,7 +279,7 @@ pub async fn rows(conn: &mut Conn, sql: &str) -> Vec<Vec<Option<String>>> {
                 })
                 .collect()
         })
-        .collect()
+        .collect())
 }
 
 /// The current binlog position of the source, as `file:pos`.

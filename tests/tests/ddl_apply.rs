@@ -12,17 +12,9 @@ use sluice_e2e::*;
 
 async fn table_rows(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
     let mut c = connect(url).await;
-    match c.query::<mysql_async::Row, _>(sql).await {
-        Ok(rs) => rs
-            .into_iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| r.get::<Option<String>, _>(i).flatten())
-                    .collect()
-            })
-            .collect(),
-        Err(_) => vec![vec![Some("missing".into())]],
-    }
+    try_rows(&mut c, sql)
+        .await
+        .unwrap_or_else(|_| vec![vec![Some("missing".into())]])
 }
 
 fn want(rows: &[&[Option<&str>]]) -> Vec<Vec<Option<String>>> {

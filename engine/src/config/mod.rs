@@ -68,6 +68,23 @@ pub struct SourceConfig {
     /// Seconds between heartbeats the server sends on an idle stream; a read
     /// waits three of them before the connection counts as dead.
     pub heartbeat_secs: u64,
+    /// TLS to the source.
+    pub tls: Tls,
+}
+
+/// TLS on the source connection, in the terms of MySQL's `--ssl-mode`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Tls {
+    /// Plain TCP (or whatever the URL's `require_ssl` says).
+    #[default]
+    Off,
+    /// Encrypted, the server's certificate not checked.
+    Required,
+    /// Encrypted, the certificate checked against `ca` (or the system's
+    /// roots), the host name not.
+    VerifyCa { ca: Option<PathBuf> },
+    /// As `VerifyCa`, and the certificate must name the host connected to.
+    VerifyIdentity { ca: Option<PathBuf> },
 }
 
 /// `[plugins]`: where plugins live and what they may use.
@@ -290,7 +307,14 @@ pub const ROOT_KEYS: &[&str] = &[
     "pipelines",
 ];
 pub const ADMIN_KEYS: &[&str] = &["token"];
-pub const SOURCE_KEYS: &[&str] = &["url", "server_id", "start", "heartbeat_secs"];
+pub const SOURCE_KEYS: &[&str] = &[
+    "url",
+    "server_id",
+    "start",
+    "heartbeat_secs",
+    "tls",
+    "tls_ca",
+];
 pub const PLUGINS_KEYS: &[&str] = &["dir", "memory_mib", "deadline_ms", "config"];
 pub const METRICS_KEYS: &[&str] = &["listen"];
 pub const TARGET_KEYS: &[&str] = &["kind", "url"];

@@ -168,6 +168,7 @@ impl<'a> Walker<'a> {
             server_id: default_server_id(),
             start: StartFrom::Current,
             heartbeat_secs: default_heartbeat_secs(),
+            tls: Tls::Off,
         };
         let Some(t) = self.section(root, "", "source") else {
             if root.get("source").is_none() {
@@ -194,6 +195,34 @@ impl<'a> Walker<'a> {
                 Ok(start) => out.start = start,
                 Err(m) => self.error(span, "source.start", m),
             }
+        }
+        let ca = self.string(t, "source", "tls_ca").map(|(p, span)| {
+            let path = resolve(self.file, Path::new(&p));
+            if self.check_files && !path.is_file() {
+                self.error(span, "source.tls_ca", format!("no file {}; give the PEM file of the CA that signed the source's certificate", path.display()));
+            }
+            path
+        });
+        out.tls = match self.string(t, "source", "tls") {
+            None => Tls::Off,
+            Some((mode, span)) => match mode.as_str() {
+                "off" => Tls::Off,
+                "required" => Tls::Required,
+                "verify-ca" => Tls::VerifyCa { ca: ca.clone() },
+                "verify-identity" => Tls::VerifyIdentity { ca: ca.clone() },
+                _ => {
+                    self.error(span, "source.tls", format!("`{mode}` is not a TLS mode; use \"off\", \"required\", \"verify-ca\" or \"verify-identity\""));
+                    Tls::Off
+                }
+            },
+        };
+        if ca.is_some() && !matches!(out.tls, Tls::VerifyCa { .. } | Tls::VerifyIdentity { .. }) {
+            let span = t.get("tls_ca").map_or(0..0, |v| v.span());
+            self.error(
+                span,
+                "source.tls_ca",
+                "is used only with tls = \"verify-ca\" or \"verify-identity\"",
+            );
         }
         out
     }

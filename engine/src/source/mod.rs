@@ -22,6 +22,7 @@
 //! definite: `run` returns it with the binlog position and the engine stops
 //! loudly, rather than skip data.
 
+mod compressed;
 pub mod ddl;
 mod decode;
 mod reader;

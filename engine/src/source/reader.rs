@@ -165,6 +165,14 @@ impl BinlogReader {
         let t = h.event_type_raw();
         let end = h.log_pos();
         m::source_event(type_name(t), ev.data().len() as u64 + 19);
+        let ev = if super::compressed::is_compressed(t) {
+            super::compressed::expand(&ev)
+                .map_err(|e| self.definite(end, format!("compressed binlog event type {t}: {e}")))?
+        } else {
+            ev
+        };
+        let h = ev.header();
+        let t = h.event_type_raw();
         match t {
             ty::ROTATE => {
                 let r: RotateEvent<'_> = ev.read_event().map_err(|e| self.definite(end, format!("rotate event: {e}")))?;
@@ -231,7 +239,6 @@ impl BinlogReader {
                     "binlog event type {other} ({}) is not supported; Sluice stops rather than skip it{}",
                     type_name(other),
                     match other {
-                        165..=171 => ": compressed binlog events are not decoded yet, set log_bin_compress=OFF",
                         40 => ": compressed transactions are not decoded yet, set binlog_transaction_compression=OFF",
                         _ => "",
                     }

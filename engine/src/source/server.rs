@@ -5,12 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{BinlogStreamRequest, Conn, Opts};
+use std::path::PathBuf;
+
+use mysql_async::{BinlogStreamRequest, Conn, Opts, OptsBuilder, SslOpts};
 
 use super::decode::Collations;
 use super::reader::BinlogReader;
 use super::{ReadFrom, SourceError};
-use crate::config::SourceConfig;
+use crate::config::{SourceConfig, Tls};
 use crate::position::{BinlogFile, BinlogPosition};
 
 /// The server variables row-based CDC needs, with the value each must have.
@@ -52,6 +54,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The source server, as configured.
 pub struct Server {
     opts: Opts,
+    /// Whether `[source] tls` asks for TLS, for the hint on a refused login.
+    tls: bool,
 }
 
 impl Server {
@@ -60,7 +64,31 @@ impl Server {
             position: None,
             message: format!("source.url: {e}"),
         })?;
-        Ok(Server { opts })
+        let ssl = |ca: &Option<PathBuf>| {
+            let ssl = SslOpts::default();
+            match ca {
+                Some(ca) => ssl
+                    .with_root_certs(vec![ca.clone().into()])
+                    .with_disable_built_in_roots(true),
+                None => ssl,
+            }
+        };
+        let ssl = match &config.tls {
+            Tls::Off => None,
+            Tls::Required => Some(
+                SslOpts::default()
+                    .with_danger_accept_invalid_certs(true)
+                    .with_danger_skip_domain_validation(true),
+            ),
+            Tls::VerifyCa { ca } => Some(ssl(ca).with_danger_skip_domain_validation(true)),
+            Tls::VerifyIdentity { ca } => Some(ssl(ca)),
+        };
+        let tls = ssl.is_some();
+        let opts = match ssl {
+            Some(ssl) => OptsBuilder::from_opts(opts).ssl_opts(ssl).into(),
+            None => opts,
+        };
+        Ok(Server { opts, tls })
     }
 
     /// A plain SQL connection. A server that accepts the TCP connection but
@@ -77,8 +105,14 @@ impl Server {
             mysql_async::Error::Server(s) => SourceError::Definite {
                 position: None,
                 message: format!(
-                    "cannot log in to the source: {} (error {})",
-                    s.message, s.code
+                    "cannot log in to the source: {} (error {}){}",
+                    s.message,
+                    s.code,
+                    if self.tls {
+                        ""
+                    } else {
+                        "; if the server requires secure transport, set [source] tls (see configuration.md)"
+                    }
                 ),
             },
             other => SourceError::Disconnected(format!("cannot connect to the source: {other}")),
