@@ -241,7 +241,7 @@ async fn run_round(
         StartFrom::Gtid(_) => None,
     };
     let from = match (&config.source.start, any_checkpoint) {
-        (StartFrom::Gtid(g), false) => ReadFrom::Gtid(*g),
+        (StartFrom::Gtid(g), false) => ReadFrom::Gtid(g.clone()),
         (StartFrom::Gtid(g), true) if checkpoints.iter().any(Option::is_none) => {
             return Err(fail(format!(
                 "source.start is the GTID {g}, but some pipelines have checkpoints and others not; \
@@ -263,6 +263,11 @@ async fn run_round(
     if let Some(start) = &configured {
         for p in &mut pipelines {
             p.start_after(start.clone());
+        }
+    }
+    if let StartFrom::Gtid(state) = &config.source.start {
+        for p in &mut pipelines {
+            p.start_gtid(state);
         }
     }
 

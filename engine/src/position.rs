@@ -6,6 +6,7 @@
 //! appear only at the edges (config, checkpoint table, logs), parsed once.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -140,6 +141,62 @@ impl Gtid {
     }
 }
 
+/// A MariaDB GTID state: the last GTID of each replication domain, as
+/// `@@gtid_binlog_pos` and `@slave_connect_state` spell it (`0-1-42,1-2-7`).
+/// A server with several domains (multi-source, or sessions setting
+/// `gtid_domain_id`) orders transactions only within a domain, so a resume
+/// point needs one GTID per domain, not just the last one seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GtidState(BTreeMap<u32, Gtid>);
+
+impl GtidState {
+    /// Record `gtid` as its domain's latest.
+    pub fn apply(&mut self, gtid: Gtid) {
+        self.0.insert(gtid.domain, gtid);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The GTID of one domain.
+    pub fn get(&self, domain: u32) -> Option<&Gtid> {
+        self.0.get(&domain)
+    }
+}
+
+impl fmt::Display for GtidState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for g in self.0.values() {
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            write!(f, "{g}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for GtidState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut state = GtidState::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let g: Gtid = part.parse()?;
+            if state.0.contains_key(&g.domain) {
+                return Err(format!(
+                    "`{s}` names domain {} twice; a GTID state has one GTID per domain",
+                    g.domain
+                ));
+            }
+            state.apply(g);
+        }
+        Ok(state)
+    }
+}
+
 /// Where the engine reads from when a pipeline has no checkpoint yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StartFrom {
@@ -147,8 +204,9 @@ pub enum StartFrom {
     Current,
     /// A given file and offset.
     Position(BinlogPosition),
-    /// A MariaDB GTID: start right after this transaction.
-    Gtid(Gtid),
+    /// A MariaDB GTID state (one GTID per domain, `0-1-42,1-2-7`): start
+    /// right after those transactions.
+    Gtid(GtidState),
 }
 
 impl FromStr for StartFrom {
@@ -184,9 +242,12 @@ mod tests {
     #[test]
     fn starts_parse_and_bad_ones_say_what_is_expected() {
         assert_eq!("current".parse::<StartFrom>().unwrap(), StartFrom::Current);
+        let StartFrom::Gtid(state) = "0-1-42".parse::<StartFrom>().unwrap() else {
+            panic!("a GTID start");
+        };
         assert_eq!(
-            "0-1-42".parse::<StartFrom>().unwrap(),
-            StartFrom::Gtid(Gtid {
+            state.get(0),
+            Some(&Gtid {
                 domain: 0,
                 server_id: 1,
                 sequence: 42
@@ -203,6 +264,23 @@ mod tests {
                 .contains("current")
         );
         assert!("binlog:12".parse::<StartFrom>().is_err());
+    }
+
+    #[test]
+    fn gtid_states_keep_one_gtid_per_domain() {
+        let mut s: GtidState = "1-2-7, 0-1-42".parse().unwrap();
+        assert_eq!(s.to_string(), "0-1-42,1-2-7");
+        s.apply("1-3-8".parse().unwrap());
+        s.apply("5-1-1".parse().unwrap());
+        assert_eq!(s.to_string(), "0-1-42,1-3-8,5-1-1");
+        assert!(
+            "0-1-1,0-2-2"
+                .parse::<GtidState>()
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert!("0-1".parse::<GtidState>().is_err());
+        assert!("".parse::<GtidState>().unwrap().is_empty());
     }
 
     #[test]

@@ -69,7 +69,7 @@ use crate::change::{RowChange, TableChanges, TableSchema, Transaction, Value};
 use crate::config::{DdlPolicy, GroupLimits, OnError, PipelineConfig, TablePattern};
 use crate::error::PipelineError;
 use crate::metrics as m;
-use crate::position::BinlogPosition;
+use crate::position::{BinlogPosition, GtidState};
 use crate::shutdown::Shutdown;
 use crate::source::ddl::Ddl;
 use crate::status::{State, Status, unix_now};
@@ -94,6 +94,8 @@ pub struct Pipeline<T: Target> {
     on_error: OnError,
     ddl: DdlPolicy,
     group: GroupLimits,
+    /// The GTID state after the last transaction taken in.
+    gtid: GtidState,
 }
 
 impl<T: Target> Pipeline<T> {
@@ -111,6 +113,7 @@ impl<T: Target> Pipeline<T> {
             on_error: config.on_error,
             ddl: config.ddl,
             group: config.group,
+            gtid: GtidState::default(),
         }
     }
 
@@ -118,6 +121,9 @@ impl<T: Target> Pipeline<T> {
     pub async fn start(&mut self) -> Result<Option<Checkpoint>, PipelineError> {
         self.target.prepare().await?;
         self.checkpoint = self.target.checkpoint(&self.name).await?;
+        if let Some(cp) = &self.checkpoint {
+            self.gtid = cp.gtid.clone();
+        }
         Ok(self.checkpoint.clone())
     }
 
@@ -127,8 +133,17 @@ impl<T: Target> Pipeline<T> {
         if self.checkpoint.is_none() {
             self.checkpoint = Some(Checkpoint {
                 position: start,
-                gtid: None,
+                gtid: GtidState::default(),
             });
+        }
+    }
+
+    /// Set the GTID state a pipeline without a checkpoint starts from, so
+    /// domains without new transactions keep their place in the state it
+    /// stores.
+    pub fn start_gtid(&mut self, state: &GtidState) {
+        if self.checkpoint.is_none() {
+            self.gtid = state.clone();
         }
     }
 
@@ -219,9 +234,12 @@ impl<T: Target> Pipeline<T> {
         ddl: &Ddl,
         shutdown: &mut Shutdown,
     ) -> Result<(), PipelineError> {
+        if let Some(g) = txn.gtid {
+            self.gtid.apply(g);
+        }
         let cp = Checkpoint {
             position: txn.end.clone(),
-            gtid: txn.gtid,
+            gtid: self.gtid.clone(),
         };
         match self.ddl {
             DdlPolicy::Halt => {
@@ -332,13 +350,14 @@ impl<T: Target> Pipeline<T> {
         group.routed.append(&mut routed);
         group.dead.append(&mut dead);
         group.bytes += bytes;
-        group.ends.push((
-            Checkpoint {
-                position: end,
-                gtid,
-            },
-            timestamp,
-        ));
+        if let Some(g) = gtid {
+            self.gtid.apply(g);
+        }
+        let cp = Checkpoint {
+            position: end,
+            gtid: self.gtid.clone(),
+        };
+        group.ends.push((cp, timestamp));
         group.held.push(permit);
         Ok(())
     }

@@ -40,7 +40,7 @@ pub use server::{Server, check_variables};
 use crate::config::SourceConfig;
 use crate::metrics as m;
 use crate::pipeline::Queued;
-use crate::position::{BinlogPosition, Gtid};
+use crate::position::{BinlogPosition, GtidState};
 use crate::shutdown::Shutdown;
 use crate::status::Status;
 
@@ -60,14 +60,14 @@ pub struct Output {
 pub enum ReadFrom {
     Position(BinlogPosition),
     /// MariaDB: after this GTID (`@slave_connect_state`).
-    Gtid(Gtid),
+    Gtid(GtidState),
 }
 
 impl std::fmt::Display for ReadFrom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadFrom::Position(p) => write!(f, "{p}"),
-            ReadFrom::Gtid(g) => write!(f, "after GTID {g}"),
+            ReadFrom::Gtid(g) => write!(f, "after GTID state {g}"),
         }
     }
 }

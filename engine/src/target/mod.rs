@@ -20,14 +20,16 @@ use std::sync::Arc;
 use crate::change::TableSchema;
 use crate::change::{Op, RowChange};
 use crate::error::PipelineError;
-use crate::position::{BinlogPosition, Gtid};
+use crate::position::{BinlogPosition, GtidState};
 use crate::source::ddl::Ddl;
 
 /// A pipeline's durable progress: the end of the last applied transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
     pub position: BinlogPosition,
-    pub gtid: Option<Gtid>,
+    /// The GTID state after the last applied transaction (empty when the
+    /// source sends no MariaDB GTIDs).
+    pub gtid: GtidState,
 }
 
 /// A change set aside by the `dead-letter` policy, stored in the target with

@@ -19,7 +19,7 @@ use super::sql::{TableSql, classify, param, quote_table};
 use crate::change::{Op, RowChange, Value};
 use crate::error::{ErrorKind, PipelineError};
 use crate::metrics as m;
-use crate::position::{BinlogPosition, Gtid};
+use crate::position::{BinlogPosition, GtidState};
 use crate::source::ddl::DdlKind;
 use crate::target::{Checkpoint, DeadLetter, Routed, SchemaChange, Target};
 
@@ -27,9 +27,11 @@ const CREATE_CHECKPOINT: &str = "CREATE TABLE IF NOT EXISTS sluice_checkpoint (
     pipeline VARCHAR(255) NOT NULL PRIMARY KEY,
     binlog_file VARCHAR(512) NOT NULL,
     binlog_pos BIGINT UNSIGNED NOT NULL,
-    gtid VARCHAR(255) NULL,
+    gtid VARCHAR(4096) NULL,
     updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
 ) ENGINE=InnoDB";
+
+const WIDEN_GTID: &str = "ALTER TABLE sluice_checkpoint MODIFY gtid VARCHAR(4096) NULL";
 
 const CREATE_DEAD_LETTER: &str = "CREATE TABLE IF NOT EXISTS sluice_dead_letter (
     id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -377,7 +379,7 @@ async fn finish(
         .await
         .map_err(|e| (e, "a dead letter".to_owned(), None))?;
     }
-    let gtid = cp.gtid.map(|g| g.to_string());
+    let gtid = (!cp.gtid.is_empty()).then(|| cp.gtid.to_string());
     tx.exec_drop(
         WRITE_CHECKPOINT,
         (pipeline, cp.position.file.name(), cp.position.pos, gtid),
@@ -451,6 +453,8 @@ impl Target for MysqlTarget {
     async fn prepare(&mut self) -> Result<(), PipelineError> {
         for (sql, what) in [
             (CREATE_CHECKPOINT, "sluice_checkpoint"),
+            // Tables made by earlier versions held one GTID, not a state.
+            (WIDEN_GTID, "sluice_checkpoint.gtid"),
             (CREATE_DEAD_LETTER, "sluice_dead_letter"),
         ] {
             let conn = self.conn().await?;
@@ -488,7 +492,11 @@ impl Target for MysqlTarget {
             file: crate::position::BinlogFile::new(&file).map_err(bad)?,
             pos,
         };
-        let gtid = gtid.map(|g| g.parse::<Gtid>()).transpose().map_err(bad)?;
+        let gtid = gtid
+            .map(|g| g.parse::<GtidState>())
+            .transpose()
+            .map_err(bad)?
+            .unwrap_or_default();
         Ok(Some(Checkpoint { position, gtid }))
     }
 
