@@ -143,10 +143,13 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(300);
-    let runtime = Runtime::new(Limits {
-        memory_bytes: 64 << 20,
-        deadline: Duration::from_millis(1000),
-    })?;
+    let runtime = Runtime::new(
+        Limits {
+            memory_bytes: 64 << 20,
+            deadline: Duration::from_millis(1000),
+        },
+        None,
+    )?;
     let wanted = BTreeMap::from([
         ("active_only".to_string(), PluginKind::Filter),
         ("hide_cost".to_string(), PluginKind::Mapper),
@@ -213,5 +216,45 @@ fn main() -> anyhow::Result<()> {
         "| hide_cost (mapper): call + host applies edits | {wasm_map_total:.0} | {native_map:.0} | {:.1}x |",
         wasm_map_total / native_map.max(0.01)
     );
+    load_times(&dir)
+}
+
+/// Plugin load time: compiling with cranelift against loading the compiled
+/// code from the on-disk cache, median of 5 each.
+fn load_times(dir: &std::path::Path) -> anyhow::Result<()> {
+    let cache = std::env::temp_dir().join(format!("sluice-bench-cache-{}", std::process::id()));
+    let limits = Limits {
+        memory_bytes: 64 << 20,
+        deadline: Duration::from_millis(1000),
+    };
+    let compiling = Runtime::new(limits, None)?;
+    let cached = Runtime::new(limits, Some(cache.clone()))?;
+    println!("\nPlugin load (compile + type-check), median of 5, ms\n");
+    println!("| plugin | compiled | from the cache | ratio |");
+    println!("|---|---|---|---|");
+    for name in ["active_only", "hide_cost"] {
+        let path = dir.join(format!("{name}.wasm"));
+        let median = |rt: &Runtime| -> anyhow::Result<f64> {
+            let mut ms = Vec::new();
+            for _ in 0..5 {
+                let t = Instant::now();
+                rt.load(name, &path, "{}".into())
+                    .map_err(anyhow::Error::msg)?;
+                ms.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            ms.sort_by(f64::total_cmp);
+            Ok(ms[2])
+        };
+        let compile = median(&compiling)?;
+        cached
+            .load(name, &path, "{}".into())
+            .map_err(anyhow::Error::msg)?;
+        let hit = median(&cached)?;
+        println!(
+            "| {name} | {compile:.1} | {hit:.2} | {:.0}x |",
+            compile / hit
+        );
+    }
+    let _ = std::fs::remove_dir_all(&cache);
     Ok(())
 }

@@ -60,8 +60,9 @@ pub async fn load_plugins(config: &Config) -> Result<Option<Registry>, Vec<Strin
         deadline: Duration::from_millis(config.plugins.deadline_ms),
     };
     let configs = config.plugins.config.clone();
+    let cache = config.plugin_cache_dir();
     tokio::task::spawn_blocking(move || {
-        let runtime = Runtime::new(limits)
+        let runtime = Runtime::new(limits, cache)
             .map_err(|e| vec![format!("cannot start the plugin runtime: {e:#}")])?;
         Registry::load(runtime, &dir, &wanted, &configs).map(Some)
     })

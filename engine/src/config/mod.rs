@@ -100,6 +100,9 @@ pub struct PluginsConfig {
     /// Each plugin's own config section (`[plugins.config.NAME]`), passed to
     /// its `init` as JSON.
     pub config: BTreeMap<String, serde_json::Value>,
+    /// Folder for compiled plugins, relative to the config file; `None`
+    /// means `.cache` in the plugin folder.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// `[metrics]`: the HTTP listener for Prometheus.
@@ -315,7 +318,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "tls",
     "tls_ca",
 ];
-pub const PLUGINS_KEYS: &[&str] = &["dir", "memory_mib", "deadline_ms", "config"];
+pub const PLUGINS_KEYS: &[&str] = &["dir", "memory_mib", "deadline_ms", "config", "cache_dir"];
 pub const METRICS_KEYS: &[&str] = &["listen"];
 pub const TARGET_KEYS: &[&str] = &["kind", "url"];
 pub const PIPELINE_KEYS: &[&str] = &[
@@ -375,6 +378,15 @@ impl Config {
     /// exist in the plugin folder (resolved against `path`'s folder).
     fn validate(path: &Path, text: &str, check_files: bool) -> Result<Config, ConfigErrors> {
         walk::validate(path, text, check_files)
+    }
+
+    /// Where compiled plugins are cached: `cache_dir` resolved against the
+    /// config file's folder, or `.cache` in the plugin folder.
+    pub fn plugin_cache_dir(&self) -> Option<PathBuf> {
+        match &self.plugins.cache_dir {
+            Some(d) => Some(resolve(&self.path, d)),
+            None => self.plugin_dir().map(|d| d.join(".cache")),
+        }
     }
 
     /// The plugin folder, resolved against the config file's folder.

@@ -233,6 +233,7 @@ impl<'a> Walker<'a> {
             memory_mib: default_memory_mib(),
             deadline_ms: default_deadline_ms(),
             config: BTreeMap::new(),
+            cache_dir: None,
         };
         let Some(t) = self.section(root, "", "plugins") else {
             return out;
@@ -248,6 +249,9 @@ impl<'a> Walker<'a> {
         if let Some(n) = self.integer(t, "plugins", "deadline_ms", 1, 60_000) {
             out.deadline_ms = n as u64;
         }
+        out.cache_dir = self
+            .string(t, "plugins", "cache_dir")
+            .map(|(d, _)| PathBuf::from(d));
         if let Some(c) = self.section(t, "plugins", "config") {
             for (name, v) in c.iter() {
                 let key = format!("plugins.config.{}", name.get_ref());

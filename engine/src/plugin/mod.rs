@@ -19,6 +19,7 @@
 
 pub mod bindings;
 pub mod build;
+pub mod cache;
 pub mod edits;
 pub mod host;
 pub mod instance;

@@ -21,6 +21,7 @@ use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
 use super::PluginKind;
 use super::bindings::filter::{Filter, FilterPre};
 use super::bindings::mapper::{Mapper, MapperPre};
+use super::cache::Cache;
 use super::host::HostState;
 
 /// Epoch tick: a call overruns its deadline by at most about this much.
@@ -45,6 +46,8 @@ pub struct Runtime {
     pub engine: Engine,
     linker: Linker<HostState>,
     pub limits: Limits,
+    /// Compiled plugins on disk, when configured.
+    cache: Option<Cache>,
 }
 
 /// A type-checked, ready-to-instantiate plugin.
@@ -72,7 +75,8 @@ pub struct PluginHandle {
 impl Runtime {
     /// Build the engine (epoch interruption on, no WASI) and start the
     /// epoch ticker thread.
-    pub fn new(limits: Limits) -> anyhow::Result<Arc<Runtime>> {
+    /// `cache`: the folder for compiled plugins (see `cache`), or none.
+    pub fn new(limits: Limits, cache: Option<PathBuf>) -> anyhow::Result<Arc<Runtime>> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
@@ -93,10 +97,12 @@ impl Runtime {
                     std::thread::sleep(TICK);
                 }
             })?;
+        let cache = cache.map(|dir| Cache::new(dir, &engine));
         Ok(Arc::new(Runtime {
             engine,
             linker,
             limits,
+            cache,
         }))
     }
 
@@ -140,12 +146,18 @@ impl Runtime {
         path: &Path,
         config: String,
     ) -> Result<Loaded, String> {
-        let component = Component::new(&self.engine, bytes).map_err(|e| {
+        let started = std::time::Instant::now();
+        let compiled = match &self.cache {
+            Some(cache) => cache.component(&self.engine, bytes),
+            None => Component::new(&self.engine, bytes).map(|c| (c, false)),
+        };
+        let (component, cached) = compiled.map_err(|e| {
             format!(
                 "plugin `{name}` ({}) is not a valid WebAssembly component: {e:#}; build it with `sluice plugin build` so it is made into a component",
                 path.display()
             )
         })?;
+        tracing::debug!(plugin = %name, cached, took_ms = started.elapsed().as_secs_f64() * 1e3, "plugin compiled");
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
             let e = format!("{e:#}");
             if e.contains("wasi") {
@@ -237,12 +249,7 @@ impl Runtime {
 
 /// FNV-1a 64 of the file, as 12 hex digits: stable and dependency-free.
 pub fn version_of(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")[..12].to_owned()
+    format!("{:016x}", super::cache::fnv64(bytes))[..12].to_owned()
 }
 
 impl Loaded {
