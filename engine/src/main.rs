@@ -61,6 +61,20 @@ enum PluginCommand {
         #[arg(long, default_value = "plugins.d")]
         out: PathBuf,
     },
+    /// Create a plugin crate NAME (a mapper, or with --filter a filter)
+    /// from a template that builds as it is.
+    New {
+        name: String,
+        /// Make a filter instead of a mapper.
+        #[arg(long)]
+        filter: bool,
+        /// The Sluice SDK folder (plugins/sdk of a Sluice source tree).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+        /// Where to create the crate folder.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 /// Set once at start: whether stderr carries JSON lines.
@@ -108,6 +122,24 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => rt.block_on(run(config)),
         Command::Check { config } => rt.block_on(check(config)),
+        Command::Plugin {
+            command:
+                PluginCommand::New {
+                    name,
+                    filter,
+                    sdk,
+                    dir,
+                },
+        } => match plugin::new::new(&dir, &name, filter, sdk.as_deref()) {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                report(&format!("error: {e:#}"));
+                ExitCode::FAILURE
+            }
+        },
         Command::Plugin {
             command: PluginCommand::Build { dir, out },
         } => match plugin::build::build(&dir, &out) {

@@ -23,6 +23,7 @@ pub mod cache;
 pub mod edits;
 pub mod host;
 pub mod instance;
+pub mod new;
 pub mod registry;
 pub mod watch;
 
