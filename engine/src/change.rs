@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 pub use sluice_cell::Value;
 
-use crate::position::{BinlogPosition, Gtid};
+use crate::position::{BinlogPosition, Gtid, MysqlGtid};
 
 /// What happened to a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -83,6 +83,8 @@ pub struct Transaction {
     pub end: BinlogPosition,
     /// The MariaDB GTID of the transaction, when the server sent one.
     pub gtid: Option<Gtid>,
+    /// The MySQL GTID of the transaction, when the server sent one.
+    pub mysql_gtid: Option<MysqlGtid>,
     /// Server timestamp of the transaction's last event (seconds since the
     /// epoch), for lag.
     pub timestamp: u32,

@@ -50,6 +50,9 @@ pub struct PipelineStatus {
     /// End position of the last transaction applied (or skipped as unrelated).
     pub position: Option<String>,
     pub lag_seconds: Option<f64>,
+    /// GTID of the last transaction applied: the MariaDB GTID state, or
+    /// the MySQL GTID (`uuid:n`).
+    pub gtid: Option<String>,
     /// Row changes of matching tables read from the source.
     pub rows_in: u64,
     /// Row changes written to the target.
@@ -99,6 +102,7 @@ impl Status {
                     error: None,
                     position: None,
                     lag_seconds: None,
+                    gtid: None,
                     rows_in: 0,
                     rows_out: 0,
                     plugins,

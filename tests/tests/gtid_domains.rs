@@ -54,6 +54,17 @@ async fn resumes_from_a_multi_domain_gtid_state_and_checkpoints_one() {
             == 3
     })
     .await;
+    let (code, status) = sluice.get("/status");
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let shown = status["pipelines"]["domains"]["gtid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        shown.contains("0-") && shown.contains("7-"),
+        "/status shows the state: {status}"
+    );
     assert!(sluice.stop().success(), "{}", sluice.log_text());
     let ids: Vec<u32> = tgt
         .query("SELECT id FROM gd_dst.t ORDER BY id")

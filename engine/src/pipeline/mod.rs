@@ -69,7 +69,7 @@ use crate::change::{RowChange, TableChanges, TableSchema, Transaction, Value};
 use crate::config::{DdlPolicy, GroupLimits, OnError, PipelineConfig, TablePattern};
 use crate::error::PipelineError;
 use crate::metrics as m;
-use crate::position::{BinlogPosition, GtidState};
+use crate::position::{BinlogPosition, GtidState, MysqlGtid};
 use crate::shutdown::Shutdown;
 use crate::source::ddl::Ddl;
 use crate::status::{State, Status, unix_now};
@@ -96,6 +96,8 @@ pub struct Pipeline<T: Target> {
     group: GroupLimits,
     /// The GTID state after the last transaction taken in.
     gtid: GtidState,
+    /// The MySQL GTID of the last transaction taken in, for `/status`.
+    mysql_gtid: Option<MysqlGtid>,
 }
 
 impl<T: Target> Pipeline<T> {
@@ -114,6 +116,7 @@ impl<T: Target> Pipeline<T> {
             ddl: config.ddl,
             group: config.group,
             gtid: GtidState::default(),
+            mysql_gtid: None,
         }
     }
 
@@ -299,6 +302,9 @@ impl<T: Target> Pipeline<T> {
         }
         self.chain.pin();
         let (end, gtid, timestamp, bytes) = (txn.end.clone(), txn.gtid, txn.timestamp, txn.bytes);
+        if txn.mysql_gtid.is_some() {
+            self.mysql_gtid = txn.mysql_gtid;
+        }
         let tables = &self.tables;
         let copied = |tc: &TableChanges| {
             tables
@@ -440,6 +446,9 @@ impl<T: Target> Pipeline<T> {
         m::target_batch(&self.target_name, started.elapsed());
         m::group(&self.name, group.ends.len());
         let timestamp = group.ends.last().map_or(0, |e| e.1);
+        // After a halt's truncation the last MySQL GTID may be later than
+        // the checkpoint; `/status` then shows none rather than a wrong one.
+        let mysql_gtid = self.mysql_gtid.filter(|_| halted.is_none());
         let lag = (timestamp > 0).then(|| (unix_now() - f64::from(timestamp)).max(0.0));
         if let Some(lag) = lag {
             m::lag(&self.name, lag);
@@ -448,6 +457,11 @@ impl<T: Target> Pipeline<T> {
             s.rows_in += rows_in;
             s.rows_out += rows_out;
             s.position = Some(cp.position.to_string());
+            s.gtid = match (&cp.gtid, mysql_gtid) {
+                (state, _) if !state.is_empty() => Some(state.to_string()),
+                (_, Some(g)) => Some(g.to_string()),
+                _ => None,
+            };
             s.lag_seconds = lag;
             s.checkpointed = Some(Instant::now());
         });

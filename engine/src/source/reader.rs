@@ -35,7 +35,7 @@ use super::SourceError;
 use super::decode::{Collations, TableDecoder};
 use crate::change::{TableChanges, Transaction};
 use crate::metrics as m;
-use crate::position::{BinlogFile, BinlogPosition, Gtid};
+use crate::position::{BinlogFile, BinlogPosition, Gtid, MysqlGtid};
 
 /// Event type codes (MySQL `Log_event_type` and MariaDB's extensions).
 mod ty {
@@ -103,6 +103,7 @@ struct Pending {
     /// Bytes of the rows events read so far.
     bytes: usize,
     gtid: Option<Gtid>,
+    mysql_gtid: Option<MysqlGtid>,
 }
 
 /// Reads one binlog stream and yields complete transactions.
@@ -242,7 +243,15 @@ impl Assembler {
                 });
                 Ok(None)
             }
-            ty::GTID | ty::ANONYMOUS_GTID => {
+            ty::GTID => {
+                let gtid = MysqlGtid::from_event(ev.data()).map_err(|e| self.definite(end, e))?;
+                self.pending = Some(Pending {
+                    mysql_gtid: Some(gtid),
+                    ..Pending::default()
+                });
+                Ok(None)
+            }
+            ty::ANONYMOUS_GTID => {
                 self.pending = Some(Pending::default());
                 Ok(None)
             }
@@ -436,6 +445,7 @@ impl Assembler {
             changes: pending.changes,
             end,
             gtid: pending.gtid,
+            mysql_gtid: pending.mysql_gtid,
             timestamp,
         })
     }
