@@ -508,7 +508,7 @@ mod tests {
         );
         assert_eq!(parsed.to_string().parse::<MysqlGtidSet>().unwrap(), parsed);
         for bad in [
-            format!("{SID}"),
+            SID.to_string(),
             format!("{SID}:0"),
             format!("{SID}:5-3"),
             "nope:1".into(),
