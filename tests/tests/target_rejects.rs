@@ -142,9 +142,12 @@ async fn dead_letter_stores_each_rejected_row_and_applies_the_rest() {
         errors[2].contains("Unknown column") && dead[2].0 == "tk_src.wide",
         "{dead:?}"
     );
+    // Each names its own transaction's end; the checkpoint written with it
+    // is that of its group, which may hold later (unrelated) transactions.
+    let own = dead[0].3;
     assert!(
-        dead.iter().all(|d| d.3 == cp_pos),
-        "stored with the checkpoint of their transaction: {dead:?} vs {cp_pos}"
+        dead.iter().all(|d| d.3 == own) && own <= cp_pos,
+        "dead letters at their transaction's end, under the checkpoint: {dead:?} vs {cp_pos}"
     );
     assert!(sluice.stop().success(), "{}", sluice.log_text());
     exec(&mut src, "DROP DATABASE tk_src").await;
