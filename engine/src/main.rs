@@ -61,6 +61,18 @@ enum PluginCommand {
         #[arg(long, default_value = "plugins.d")]
         out: PathBuf,
     },
+    /// Run a plugin on sample changes (JSON lines) and print what comes
+    /// out, one JSON line per change, with timings on stderr.
+    Test {
+        plugin: PathBuf,
+        /// JSON lines: {"table":"db.t","op":"insert|update|delete","before":{..},"after":{..}}
+        #[arg(long)]
+        input: PathBuf,
+        /// Plugin config entries key=value (the value is JSON if it parses
+        /// as JSON, else a string), as `[plugins.config.NAME]` would give.
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+    },
     /// Create a plugin crate NAME (a mapper, or with --filter a filter)
     /// from a template that builds as it is.
     New {
@@ -141,6 +153,14 @@ fn main() -> ExitCode {
             }
         },
         Command::Plugin {
+            command:
+                PluginCommand::Test {
+                    plugin,
+                    input,
+                    config,
+                },
+        } => plugin_test(&plugin, &input, &config),
+        Command::Plugin {
             command: PluginCommand::Build { dir, out },
         } => match plugin::build::build(&dir, &out) {
             Ok(files) => {
@@ -202,6 +222,43 @@ async fn run(path: PathBuf) -> ExitCode {
         }
         Err(e) => {
             report(&format!("error: {e}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn plugin_test(plugin: &std::path::Path, input: &std::path::Path, config: &[String]) -> ExitCode {
+    let run = || -> anyhow::Result<plugin::sample::Report> {
+        let mut map = serde_json::Map::new();
+        for entry in config {
+            let (k, v) = entry
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("--config {entry}: use KEY=VALUE"))?;
+            let v =
+                serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_owned()));
+            map.insert(k.to_owned(), v);
+        }
+        let text = std::fs::read_to_string(input)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?;
+        plugin::sample::run(plugin, &text, serde_json::Value::Object(map))
+    };
+    match run() {
+        Ok(r) => {
+            for line in &r.lines {
+                println!("{line}");
+            }
+            eprintln!(
+                "{} changes in, {} out, {} batches; {:.1} us in the plugin chain ({:.0} ns per change in)",
+                r.rows_in,
+                r.lines.len(),
+                r.batches,
+                r.took.as_secs_f64() * 1e6,
+                r.took.as_secs_f64() * 1e9 / r.rows_in.max(1) as f64
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            report(&format!("error: {e:#}"));
             ExitCode::FAILURE
         }
     }

@@ -498,7 +498,7 @@ impl<T: Target> Pipeline<T> {
                     dead.push(DeadLetter {
                         source_table: format!("{}.{}", schema.database, schema.table),
                         op: row.op,
-                        change: change_json(schema, row),
+                        change: change_json(schema, row).to_string(),
                         error: message.clone(),
                         position: position.clone(),
                     });
@@ -635,9 +635,10 @@ pub struct Queued {
     pub permit: OwnedSemaphorePermit,
 }
 
-/// A change as JSON for the dead-letter table: column names to values
-/// (text as strings, bytes as 0x-hex, temporals as text, DECIMAL exact).
-fn change_json(schema: &TableSchema, row: &RowChange) -> String {
+/// A change as JSON (the dead-letter table, `sluice plugin test`): `op`,
+/// and `before`/`after` mapping column names to values (text as strings,
+/// bytes as 0x-hex, temporals as text, DECIMAL exact).
+pub fn change_json(schema: &TableSchema, row: &RowChange) -> serde_json::Value {
     use serde_json::{Map, Value as J};
     let image = |img: &Option<Vec<Value>>| -> J {
         match img {
@@ -665,5 +666,5 @@ fn change_json(schema: &TableSchema, row: &RowChange) -> String {
             ),
         }
     };
-    serde_json::json!({ "op": row.op.as_str(), "before": image(&row.before), "after": image(&row.after) }).to_string()
+    serde_json::json!({ "op": row.op.as_str(), "before": image(&row.before), "after": image(&row.after) })
 }

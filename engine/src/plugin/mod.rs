@@ -25,6 +25,7 @@ pub mod host;
 pub mod instance;
 pub mod new;
 pub mod registry;
+pub mod sample;
 pub mod watch;
 
 pub use instance::{Instance, PluginFailure};
