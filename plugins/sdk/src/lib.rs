@@ -43,6 +43,7 @@
 
 #[doc(hidden)]
 pub mod __rt;
+mod config;
 mod rows;
 
 pub use rows::{Row, RowMut, Rows};
@@ -85,6 +86,17 @@ pub fn log(level: Level, message: &str) {
 /// The plugin's config section as JSON text ("{}" when it has none).
 pub fn config() -> &'static str {
     __rt::config()
+}
+
+/// A setting of the plugin's config: a string, or a number or boolean as
+/// written; `None` when absent. Read in `#[sluice::init]` to validate it.
+pub fn config_value(key: &str) -> Option<String> {
+    config::value(config(), key)
+}
+
+/// A list-of-strings setting of the plugin's config; empty when absent.
+pub fn config_list(key: &str) -> Vec<String> {
+    config::list(config(), key)
 }
 
 /// How the SDK reads a batch; implemented by the generated bindings.
