@@ -398,3 +398,35 @@ impl Server {
             .unwrap();
     }
 }
+
+/// Run `sluice plugin test` on the compiled plugin `plugin` with `input`
+/// (JSON lines) and `--config` entries. Returns success, the changes out
+/// (one JSON value per stdout line) and stderr.
+pub fn plugin_test(
+    plugin: &str,
+    input: &str,
+    config: &[&str],
+) -> (bool, Vec<serde_json::Value>, String) {
+    let env = env();
+    let dir = scratch(&format!("plugin_test_{plugin}_{}", std::process::id()));
+    let file = dir.join("in.jsonl");
+    std::fs::write(&file, input).unwrap();
+    let mut cmd = std::process::Command::new(std::env::var("SLUICE_BIN").expect("SLUICE_BIN"));
+    cmd.args(["plugin", "test"])
+        .arg(env.plugins.join(format!("{plugin}.wasm")))
+        .arg("--input")
+        .arg(&file);
+    for c in config {
+        cmd.args(["--config", c]);
+    }
+    let out = cmd.output().unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (
+        out.status.success(),
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

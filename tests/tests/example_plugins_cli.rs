@@ -2,32 +2,14 @@
 //! from `plugins/examples/`, run on sample changes with `sluice plugin
 //! test` and their configs.
 
-use std::process::Command;
-
 use sluice_e2e::*;
 
-/// Run `sluice plugin test`; returns the changes out as JSON, or the error.
+/// The changes out, or stderr when the command failed.
 fn run(plugin: &str, input: &str, config: &[&str]) -> Result<Vec<serde_json::Value>, String> {
-    let env = env();
-    let dir = scratch(&format!("example_cli_{plugin}"));
-    let file = dir.join("in.jsonl");
-    std::fs::write(&file, input).unwrap();
-    let mut cmd = Command::new(std::env::var("SLUICE_BIN").expect("SLUICE_BIN"));
-    cmd.args(["plugin", "test"])
-        .arg(env.plugins.join(format!("{plugin}.wasm")))
-        .arg("--input")
-        .arg(&file);
-    for c in config {
-        cmd.args(["--config", c]);
+    match plugin_test(plugin, input, config) {
+        (true, out, _) => Ok(out),
+        (false, _, err) => Err(err),
     }
-    let out = cmd.output().unwrap();
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect())
 }
 
 fn insert(row: &str) -> String {

@@ -3,43 +3,11 @@
 //! a mapper's edits applied, a filter's rejected update turned into a
 //! delete, a plugin's config handed to `init`, and a bad input line named.
 
-use std::process::Command;
-
 use sluice_e2e::*;
 
 const INPUT: &str = r#"{"table":"product.product","op":"insert","after":{"id":1,"name":"bolt","cost_price":"0.10","status":"active","stamp":null}}
 {"table":"product.product","op":"update","before":{"id":1,"name":"bolt","cost_price":"0.10","status":"active","stamp":null},"after":{"id":1,"name":"bolt","cost_price":"0.12","status":"discontinued","stamp":null}}
 "#;
-
-/// Run `sluice plugin test`; returns (success, stdout lines as JSON, stderr).
-fn plugin_test(
-    plugin: &str,
-    input: &str,
-    config: &[&str],
-) -> (bool, Vec<serde_json::Value>, String) {
-    let env = env();
-    let dir = scratch(&format!("plugin_test_{plugin}"));
-    let file = dir.join("in.jsonl");
-    std::fs::write(&file, input).unwrap();
-    let mut cmd = Command::new(std::env::var("SLUICE_BIN").expect("SLUICE_BIN"));
-    cmd.args(["plugin", "test"])
-        .arg(env.plugins.join(format!("{plugin}.wasm")))
-        .arg("--input")
-        .arg(&file);
-    for c in config {
-        cmd.args(["--config", c]);
-    }
-    let out = cmd.output().unwrap();
-    let lines = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (
-        out.status.success(),
-        lines,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn plugins_run_on_sample_changes() {
