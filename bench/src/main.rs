@@ -216,7 +216,158 @@ fn main() -> anyhow::Result<()> {
         "| hide_cost (mapper): call + host applies edits | {wasm_map_total:.0} | {native_map:.0} | {:.1}x |",
         wasm_map_total / native_map.max(0.01)
     );
+    examples(&dir, rounds, &base)?;
     load_times(&dir)
+}
+
+/// Decimal text times an integer, exactly, keeping the scale (the native
+/// side of `line_total`).
+fn decimal_times(d: &str, n: i64) -> String {
+    let scale = d.split_once('.').map_or(0, |(_, f)| f.len());
+    let unscaled: i128 = d.replace('.', "").parse().expect("decimal");
+    let p = (unscaled * i128::from(n)).to_string();
+    let p = format!("{p:0>w$}", w = scale + 1);
+    let (i, f) = p.split_at(p.len() - scale);
+    if scale == 0 {
+        i.to_owned()
+    } else {
+        format!("{i}.{f}")
+    }
+}
+
+/// The native side of `mask_pii` with `email = ["name"]`, `phone = ["sku"]`,
+/// and of `line_total` with `price`, `weight_g` into `cost_price`: each sets
+/// cells of the after image, as the plugins do.
+fn native_set(mut b: TableChanges, f: impl Fn(&mut Vec<Value>, &[String])) -> TableChanges {
+    let columns = b.schema.columns.clone();
+    for r in &mut b.rows {
+        if let Some(after) = &mut r.after {
+            f(after, &columns);
+        }
+    }
+    b
+}
+
+fn col(columns: &[String], name: &str) -> usize {
+    columns
+        .iter()
+        .position(|c| c == name)
+        .expect("bench column")
+}
+
+fn native_mask(b: TableChanges) -> TableChanges {
+    native_set(b, |img, cols| {
+        let (name, sku) = (col(cols, "name"), col(cols, "sku"));
+        if let Value::Text(t) = &img[name] {
+            img[name] = Value::Text(match t.split_once('@') {
+                Some((l, d)) => format!("{}***@{d}", l.chars().take(1).collect::<String>()),
+                None => "***".into(),
+            });
+        }
+        if let Value::Text(t) = &img[sku] {
+            let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+            let keep = digits.len().saturating_sub(4);
+            img[sku] = Value::Text(format!("{}{}", "*".repeat(keep), &digits[keep..]));
+        }
+    })
+}
+
+fn native_line_total(b: TableChanges) -> TableChanges {
+    native_set(b, |img, cols| {
+        let (price, qty, into) = (
+            col(cols, "price"),
+            col(cols, "weight_g"),
+            col(cols, "cost_price"),
+        );
+        img[into] = match (&img[price], &img[qty]) {
+            (Value::Decimal(p), Value::Int(q)) => Value::Decimal(decimal_times(p, *q)),
+            _ => Value::Null,
+        };
+    })
+}
+
+/// The configurable example plugins against native Rust, same batch.
+fn examples(dir: &std::path::Path, rounds: usize, base: &TableChanges) -> anyhow::Result<()> {
+    let runtime = Runtime::new(
+        Limits {
+            memory_bytes: 64 << 20,
+            deadline: Duration::from_millis(1000),
+        },
+        None,
+    )?;
+    let wanted = BTreeMap::from([
+        ("filter_by".to_string(), PluginKind::Filter),
+        ("mask_pii".to_string(), PluginKind::Mapper),
+        ("line_total".to_string(), PluginKind::Mapper),
+    ]);
+    let configs = BTreeMap::from([
+        (
+            "filter_by".to_string(),
+            serde_json::json!({"column": "status", "op": "!=", "value": "discontinued"}),
+        ),
+        (
+            "mask_pii".to_string(),
+            serde_json::json!({"email": ["name"], "phone": ["sku"]}),
+        ),
+        (
+            "line_total".to_string(),
+            serde_json::json!({"price": "price", "quantity": "weight_g", "into": "cost_price"}),
+        ),
+    ]);
+    let registry = Registry::load(runtime.clone(), dir, &wanted, &configs)
+        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
+    let instance = |n: &str| Instance::new(runtime.clone(), registry.plugins[n].clone());
+    let clone_ns = time(rounds, || {
+        std::hint::black_box(base.clone());
+    });
+    println!("\nExample plugins, same batches (ns per row; call + host applies edits)\n");
+    println!("| plugin | through the SDK (wasm) | native Rust | ratio |");
+    println!("|---|---|---|---|");
+
+    let mut filter = instance("filter_by");
+    let (b, v) = filter
+        .filter(base.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    anyhow::ensure!(v == native_filter(&b), "filter_by and native disagree");
+    let mut held = Some(b);
+    let wasm = time(rounds, || {
+        let (b, v) = filter.filter(held.take().unwrap()).unwrap();
+        std::hint::black_box(v);
+        held = Some(b);
+    });
+    let native = time(rounds, || {
+        std::hint::black_box(native_filter(held.as_ref().unwrap()));
+    });
+    println!(
+        "| filter_by (filter) | {wasm:.0} | {native:.0} | {:.0}x |",
+        wasm / native.max(0.01)
+    );
+
+    type Native = fn(TableChanges) -> TableChanges;
+    for (name, native_fn) in [
+        ("mask_pii", native_mask as Native),
+        ("line_total", native_line_total),
+    ] {
+        let mut m = instance(name);
+        let (b, e) = m.map(base.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mapped = edits::apply(b, e).map_err(|e| anyhow::anyhow!(e))?.batch;
+        anyhow::ensure!(
+            mapped == native_fn(base.clone()),
+            "{name} and native disagree"
+        );
+        let wasm = time(rounds, || {
+            let (b, e) = m.map(base.clone()).unwrap();
+            std::hint::black_box(edits::apply(b, e).unwrap());
+        }) - clone_ns;
+        let native = time(rounds, || {
+            std::hint::black_box(native_fn(base.clone()));
+        }) - clone_ns;
+        println!(
+            "| {name} (mapper) | {wasm:.0} | {native:.0} | {:.1}x |",
+            wasm / native.max(0.01)
+        );
+    }
+    Ok(())
 }
 
 /// Plugin load time: compiling with cranelift against loading the compiled

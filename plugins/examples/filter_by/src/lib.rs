@@ -20,6 +20,8 @@ struct Rule {
     column: String,
     op: String,
     value: String,
+    /// `value` as a number, when it is one: then cells compare numerically.
+    number: Option<f64>,
 }
 
 static RULE: OnceLock<Rule> = OnceLock::new();
@@ -33,6 +35,11 @@ fn setup(_config: &str) -> Result<(), String> {
         column: need("column")?,
         op: need("op")?,
         value: need("value")?,
+        number: None,
+    };
+    let rule = Rule {
+        number: rule.value.parse().ok(),
+        ..rule
     };
     if !["=", "!=", "<", "<=", ">", ">="].contains(&rule.op.as_str()) {
         return Err(format!("op `{}` is not one of = != < <= > >=", rule.op));
@@ -41,17 +48,35 @@ fn setup(_config: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A cell as text for comparing; `None` for NULL.
-fn text(cell: CellRef<'_>) -> Option<String> {
-    Some(match cell {
-        CellRef::Null => return None,
-        CellRef::Int(i) => i.to_string(),
-        CellRef::UInt(u) => u.to_string(),
-        CellRef::Double(f) => f.to_string(),
-        CellRef::Float(f) => f.to_string(),
-        CellRef::Decimal(s) | CellRef::Text(s) | CellRef::Json(s) => s.to_owned(),
-        other => other.to_value().to_string().trim_matches('\'').to_owned(),
-    })
+/// How a cell compares with the rule's value; `None` for NULL. Text is
+/// compared in place, numbers as numbers when the rule's value is one.
+fn compare(cell: CellRef<'_>, rule: &Rule) -> Option<Ordering> {
+    let number = |x: f64| {
+        Some(match rule.number {
+            Some(n) => x.partial_cmp(&n).unwrap_or(Ordering::Less),
+            None => x.to_string().as_str().cmp(rule.value.as_str()),
+        })
+    };
+    match cell {
+        CellRef::Null => None,
+        CellRef::Int(i) => number(i as f64),
+        CellRef::UInt(u) => number(u as f64),
+        CellRef::Double(f) => number(f),
+        CellRef::Float(f) => number(f64::from(f)),
+        CellRef::Decimal(s) | CellRef::Text(s) | CellRef::Json(s) => {
+            match (rule.number, s.parse::<f64>()) {
+                (Some(n), Ok(x)) => Some(x.partial_cmp(&n).unwrap_or(Ordering::Less)),
+                _ => Some(s.cmp(rule.value.as_str())),
+            }
+        }
+        other => Some(
+            other
+                .to_value()
+                .to_string()
+                .trim_matches('\'')
+                .cmp(rule.value.as_str()),
+        ),
+    }
 }
 
 #[sluice::filter]
@@ -60,12 +85,8 @@ pub fn filter_by(row: &Row) -> bool {
     let Some(cell) = row.get(&rule.column) else {
         return true;
     };
-    let Some(left) = text(cell) else {
+    let Some(order) = compare(cell, rule) else {
         return false;
-    };
-    let order = match (left.parse::<f64>(), rule.value.parse::<f64>()) {
-        (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Less),
-        _ => left.as_str().cmp(rule.value.as_str()),
     };
     match rule.op.as_str() {
         "=" => order == Ordering::Equal,
