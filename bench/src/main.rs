@@ -143,21 +143,13 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(300);
-    let runtime = Runtime::new(
-        Limits {
-            memory_bytes: 64 << 20,
-            deadline: Duration::from_millis(1000),
-        },
-        None,
-    )?;
-    let wanted = BTreeMap::from([
-        ("active_only".to_string(), PluginKind::Filter),
-        ("hide_cost".to_string(), PluginKind::Mapper),
-    ]);
-    let registry = Registry::load(runtime.clone(), &dir, &wanted, &BTreeMap::new())
-        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
-    let mut filter = Instance::new(runtime.clone(), registry.plugins["active_only"].clone());
-    let mut mapper = Instance::new(runtime, registry.plugins["hide_cost"].clone());
+    let wanted = [
+        ("active_only", PluginKind::Filter),
+        ("hide_cost", PluginKind::Mapper),
+    ];
+    let mut plugins = load(&dir, &wanted, BTreeMap::new())?;
+    let mut mapper = plugins.pop().expect("two plugins");
+    let mut filter = plugins.pop().expect("two plugins");
 
     let base = batch();
     // Check the plugins do what the native code does before timing them.
@@ -286,8 +278,12 @@ fn native_line_total(b: TableChanges) -> TableChanges {
     })
 }
 
-/// The configurable example plugins against native Rust, same batch.
-fn examples(dir: &std::path::Path, rounds: usize, base: &TableChanges) -> anyhow::Result<()> {
+/// Instances of the compiled plugins in `dir`, in the order of `wanted`.
+fn load(
+    dir: &std::path::Path,
+    wanted: &[(&str, PluginKind)],
+    configs: BTreeMap<String, serde_json::Value>,
+) -> anyhow::Result<Vec<Instance>> {
     let runtime = Runtime::new(
         Limits {
             memory_bytes: 64 << 20,
@@ -295,11 +291,22 @@ fn examples(dir: &std::path::Path, rounds: usize, base: &TableChanges) -> anyhow
         },
         None,
     )?;
-    let wanted = BTreeMap::from([
-        ("filter_by".to_string(), PluginKind::Filter),
-        ("mask_pii".to_string(), PluginKind::Mapper),
-        ("line_total".to_string(), PluginKind::Mapper),
-    ]);
+    let kinds = wanted.iter().map(|(n, k)| (n.to_string(), *k)).collect();
+    let registry = Registry::load(runtime.clone(), dir, &kinds, &configs)
+        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
+    Ok(wanted
+        .iter()
+        .map(|(n, _)| Instance::new(runtime.clone(), registry.plugins[*n].clone()))
+        .collect())
+}
+
+/// The configurable example plugins against native Rust, same batch.
+fn examples(dir: &std::path::Path, rounds: usize, base: &TableChanges) -> anyhow::Result<()> {
+    let wanted = [
+        ("filter_by", PluginKind::Filter),
+        ("mask_pii", PluginKind::Mapper),
+        ("line_total", PluginKind::Mapper),
+    ];
     let configs = BTreeMap::from([
         (
             "filter_by".to_string(),
@@ -314,9 +321,8 @@ fn examples(dir: &std::path::Path, rounds: usize, base: &TableChanges) -> anyhow
             serde_json::json!({"price": "price", "quantity": "weight_g", "into": "cost_price"}),
         ),
     ]);
-    let registry = Registry::load(runtime.clone(), dir, &wanted, &configs)
-        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
-    let instance = |n: &str| Instance::new(runtime.clone(), registry.plugins[n].clone());
+    let mut plugins = load(dir, &wanted, configs)?.into_iter();
+    let mut instance = |_: &str| plugins.next().expect("one instance per plugin, in order");
     let clone_ns = time(rounds, || {
         std::hint::black_box(base.clone());
     });
