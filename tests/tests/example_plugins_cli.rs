@@ -1,4 +1,4 @@
-//! The example plugins `filter_by`, `mask_pii` and `line_total`, compiled
+//! The example plugins `filter_by`, `mask_pii`, `line_total` and `fan_out`, compiled
 //! from `plugins/examples/`, run on sample changes with `sluice plugin
 //! test` and their configs.
 
@@ -83,4 +83,46 @@ fn line_total_multiplies_decimals_exactly() {
         out[2]["after"]["line_total"],
         "299999999999999999999.9999999997"
     );
+}
+
+#[test]
+fn fan_out_sends_each_change_to_a_second_table_too() {
+    let input = insert(r#"{"id":1,"sku":"A","price":"9.99"}"#)
+        + r#"{"table":"shop.t","op":"update","before":{"id":1,"sku":"A","price":"9.99"},"after":{"id":1,"sku":"A","price":"8.99"}}"#
+        + "\n"
+        + r#"{"table":"shop.t","op":"delete","before":{"id":1,"sku":"A","price":"8.99"}}"#
+        + "\n"
+        + &insert(r#"{"id":2,"sku":"B"}"#);
+    let config = ["into=product_price", r#"columns=["id","price"]"#];
+    let out = run("fan_out", &input, &config).unwrap();
+    let shape: Vec<(String, String)> = out
+        .iter()
+        .map(|c| {
+            (
+                c["table"].as_str().unwrap().to_owned(),
+                c["op"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let t = |table: &str, op: &str| (table.to_owned(), op.to_owned());
+    assert_eq!(
+        shape,
+        [
+            t("shop.t", "insert"),
+            t("shop.t", "update"),
+            t("shop.t", "delete"),
+            t("product_price", "insert"),
+            t("product_price", "update"),
+            t("product_price", "delete"),
+            // Row 2 has other columns (a batch of its own) and no price.
+            t("shop.t", "insert"),
+        ],
+        "each change as it is, then its copies in product_price: {out:?}"
+    );
+    assert_eq!(
+        out[4]["after"],
+        serde_json::json!({"id": 1, "price": "8.99"})
+    );
+    assert_eq!(out[4]["before"]["price"], "9.99");
+    assert_eq!(out[5]["before"]["id"], 1);
 }

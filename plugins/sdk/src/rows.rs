@@ -200,6 +200,8 @@ pub(crate) struct EditLog {
     sets: BTreeMap<(u32, bool), Vec<(usize, Value)>>,
     dropped_rows: Vec<u32>,
     target: Option<String>,
+    /// Extra row changes for other tables (`emit`), in order.
+    emitted: Vec<Edit>,
 }
 
 /// One row of a batch, readable like [`Row`] and editable.
@@ -267,6 +269,36 @@ impl<'r, 'a> RowMut<'r, 'a> {
         self.log.dropped_rows.push(self.row.index as u32);
     }
 
+    /// Emit an extra row change into another target table, besides this
+    /// one (fan-out): `columns` name its cells, `key` its primary key, and
+    /// it carries the images its op needs (before for updates and deletes,
+    /// after for inserts and updates), one value per column.
+    pub fn emit(
+        &mut self,
+        table: &str,
+        op: Op,
+        columns: &[&str],
+        key: &[&str],
+        before: Option<&[Value]>,
+        after: Option<&[Value]>,
+    ) {
+        let encode = |img: Option<&[Value]>| {
+            let mut enc = Encoder::new();
+            for v in img.unwrap_or_default() {
+                enc.push(v.as_cell());
+            }
+            enc.finish()
+        };
+        self.log.emitted.push(Edit::EmitRow {
+            table: table.to_owned(),
+            op,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            key: key.iter().map(|c| c.to_string()).collect(),
+            before: encode(before),
+            after: encode(after),
+        });
+    }
+
     /// Send the batch to this target table instead of the pipeline's
     /// `target_table`.
     pub fn set_table(&mut self, table: &str) {
@@ -310,6 +342,7 @@ impl EditLog {
         edits.extend(self.dropped.into_iter().map(Edit::DropColumn));
         edits.extend(self.dropped_rows.into_iter().map(Edit::DropRow));
         edits.extend(self.target.map(Edit::SetTargetTable));
+        edits.extend(self.emitted);
         edits
     }
 }
