@@ -1,4 +1,5 @@
-//! The example plugins `filter_by`, `mask_pii`, `line_total` and `fan_out`, compiled
+//! The example plugins `filter_by`, `mask_pii`, `line_total`, `fan_out`,
+//! `project` and `rename`, compiled
 //! from `plugins/examples/`, run on sample changes with `sluice plugin
 //! test` and their configs.
 
@@ -125,4 +126,40 @@ fn fan_out_sends_each_change_to_a_second_table_too() {
     );
     assert_eq!(out[4]["before"]["price"], "9.99");
     assert_eq!(out[5]["before"]["id"], 1);
+}
+
+#[test]
+fn project_keeps_or_drops_columns() {
+    let input = insert(r#"{"id":1,"sku":"A","cost_price":"1.00","price":"2.00"}"#);
+    let out = run("project", &input, &[r#"keep=["id","price"]"#]).unwrap();
+    assert_eq!(
+        out[0]["after"],
+        serde_json::json!({"id": 1, "price": "2.00"})
+    );
+    let out = run("project", &input, &[r#"drop=["cost_price"]"#]).unwrap();
+    assert_eq!(
+        out[0]["after"],
+        serde_json::json!({"id": 1, "sku": "A", "price": "2.00"})
+    );
+    let err = run("project", &input, &[r#"keep=["sku"]"#]).unwrap_err();
+    assert!(err.contains("key"), "dropping the key is refused: {err}");
+    let err = run("project", &input, &[]).unwrap_err();
+    assert!(err.contains("exactly one of `keep` and `drop`"), "{err}");
+}
+
+#[test]
+fn rename_renames_columns_and_the_target_table() {
+    let input = insert(r#"{"id":1,"name":"bolt","price":"2.00"}"#);
+    let config = [
+        r#"columns=["name:product_name","price:list_price","nope:x"]"#,
+        "table=catalog_item",
+    ];
+    let out = run("rename", &input, &config).unwrap();
+    assert_eq!(out[0]["table"], "catalog_item");
+    assert_eq!(
+        out[0]["after"],
+        serde_json::json!({"id": 1, "product_name": "bolt", "list_price": "2.00"})
+    );
+    let err = run("rename", &input, &[r#"columns=["bad"]"#]).unwrap_err();
+    assert!(err.contains("not from:to"), "{err}");
 }

@@ -143,6 +143,11 @@ impl<'r, 'a> Row<'r, 'a> {
         self.rows.ops[self.index]
     }
 
+    /// The table's column names, in order.
+    pub fn columns(&self) -> &'r [String] {
+        self.rows.columns()
+    }
+
     /// The image the row has now: after for inserts and updates, before
     /// for deletes.
     pub fn current_image(&self) -> Image {
