@@ -90,14 +90,19 @@ fn ordered(steps: Vec<(Kind, &[Value])>) -> Vec<Step<'_>> {
 /// The last step per key, deletes first; `None` when a key is not
 /// byte-comparable.
 fn collapsed<'a>(steps: &[(Kind, &'a [Value])], key: &[usize]) -> Option<Vec<Step<'a>>> {
-    let mut last: HashMap<Vec<u8>, usize> = HashMap::with_capacity(steps.len());
-    for (i, (_, image)) in steps.iter().enumerate() {
-        last.insert(exact_key(image, key)?, i);
+    // Each key encoded once; the map holds the index of its last step.
+    let keys = steps
+        .iter()
+        .map(|(_, image)| exact_key(image, key))
+        .collect::<Option<Vec<_>>>()?;
+    let mut last: HashMap<&[u8], usize> = HashMap::with_capacity(steps.len());
+    for (i, k) in keys.iter().enumerate() {
+        last.insert(k, i);
     }
     let mut deletes = Vec::new();
     let mut upserts = Vec::new();
-    for (i, (kind, image)) in steps.iter().enumerate() {
-        if last.get(&exact_key(image, key)?) == Some(&i) {
+    for (i, ((kind, image), k)) in steps.iter().zip(&keys).enumerate() {
+        if last.get(k.as_slice()) == Some(&i) {
             match kind {
                 Kind::Delete => deletes.push(*image),
                 Kind::Upsert => upserts.push(*image),

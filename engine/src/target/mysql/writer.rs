@@ -177,9 +177,19 @@ impl MysqlTarget {
         cp: &Checkpoint,
         mode: Mode,
     ) -> Result<(), PipelineError> {
-        let mut tables = Vec::with_capacity(changes.len());
-        for r in changes {
-            tables.push(self.statements(r).await?);
+        // A group is mostly runs of one table's batches: reuse the last
+        // lookup while the table and schema stay the same.
+        let mut tables: Vec<(Arc<TableSql>, bool)> = Vec::with_capacity(changes.len());
+        for (i, r) in changes.iter().enumerate() {
+            let same = i > 0 && {
+                let p = &changes[i - 1];
+                p.table == r.table && Arc::ptr_eq(&p.schema, &r.schema)
+            };
+            let t = match (same, tables.last()) {
+                (true, Some(t)) => t.clone(),
+                _ => self.statements(r).await?,
+            };
+            tables.push(t);
         }
         let conn = self.conn().await?;
         match write(conn, mode, pipeline, changes, &tables, dead, cp).await {
@@ -243,20 +253,22 @@ async fn batched(
     tables: &[(Arc<TableSql>, bool)],
 ) -> Result<(), TxError> {
     // Batches of the same statements (one target table and column list),
-    // in order of first appearance.
-    let mut done = vec![false; changes.len()];
-    for first in 0..changes.len() {
-        if done[first] {
-            continue;
-        }
+    // in order of first appearance; one pass, so a group of thousands of
+    // one-row transactions stays linear.
+    let mut order: Vec<(usize, Vec<&RowChange>)> = Vec::new();
+    // Keyed by the statements' address (as usize, so the future stays Send).
+    let mut slot: HashMap<usize, usize> = HashMap::new();
+    for (b, r) in changes.iter().enumerate() {
+        let i = *slot
+            .entry(Arc::as_ptr(&tables[b].0) as usize)
+            .or_insert_with(|| {
+                order.push((b, Vec::new()));
+                order.len() - 1
+            });
+        order[i].1.extend(&r.rows);
+    }
+    for (first, rows) in order {
         let (sql, collapse) = &tables[first];
-        let mut rows: Vec<&RowChange> = Vec::new();
-        for (b, r) in changes.iter().enumerate().skip(first) {
-            if !done[b] && Arc::ptr_eq(&tables[b].0, sql) {
-                done[b] = true;
-                rows.extend(&r.rows);
-            }
-        }
         let r = &changes[first];
         let steps = plan(&rows, &r.schema.key, *collapse).map_err(|m| {
             (
