@@ -15,28 +15,13 @@ import subprocess
 import sys
 import time
 
+from mariadb_cli import client, master_status, sql
+
 SRC = int(os.environ["SOURCE_PORT"])
 BIN = os.environ["DECODE_BIN"]
 WORK = os.environ["WORK"]
 ROWS = int(1_000_000 * float(os.environ.get("BENCH_SCALE", "1")))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
-
-
-def client(db=None):
-    return ["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{SRC}", "-uroot", "-N", "-B"] + (
-        [db] if db else [])
-
-
-def sql(text):
-    out = subprocess.run(client(), input=text, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(out.stderr)
-    return out.stdout.strip()
-
-
-def position():
-    f, p = sql("SHOW MASTER STATUS").split("\t")[:2]
-    return f, int(p)
 
 
 def timed(cmd, **kw):
@@ -52,7 +37,7 @@ def timed(cmd, **kw):
 
 def main():
     os.makedirs(WORK, exist_ok=True)
-    sql("""DROP DATABASE IF EXISTS dbench; CREATE DATABASE dbench;
+    sql(SRC, """DROP DATABASE IF EXISTS dbench; CREATE DATABASE dbench;
         CREATE TABLE dbench.t (id BIGINT PRIMARY KEY, a INT, b BIGINT, c VARCHAR(40),
           d DECIMAL(12,2), e DATETIME(6), f DOUBLE, g TINYINT UNSIGNED, h DATE, i TEXT)""")
     path = os.path.join(WORK, "decode.sql")
@@ -69,10 +54,10 @@ def main():
                     f"{rnd.random() * 1e6},{rnd.randint(0, 255)},'2024-01-{rnd.randint(1, 28):02d}',"
                     f"'{'text ' * rnd.randint(1, 8)}')")
             f.write("INSERT INTO t VALUES " + ",".join(vals) + ";\n")
-    start = position()
+    start = master_status(SRC)
     with open(path) as f:
-        subprocess.run(client("dbench"), stdin=f, check=True)
-    end = position()
+        subprocess.run(client(SRC, "dbench"), stdin=f, check=True)
+    end = master_status(SRC)
     if start[0] != end[0]:
         sys.exit("the workload spans binlog files; raise max_binlog_size")
 
@@ -102,7 +87,7 @@ def main():
     print("sluice / mariadb-binlog, rows per CPU-second, per pair: "
           + ", ".join(f"{r:.2f}" for r in ratios)
           + f"; median **{sorted(ratios)[len(ratios) // 2]:.2f}**")
-    sql("DROP DATABASE dbench")
+    sql(SRC, "DROP DATABASE dbench")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 
+from mariadb_cli import client, master_status, sql
+
 SRC = int(os.environ["SOURCE_PORT"])
 DST = int(os.environ["TARGET_PORT"])
 BIN = os.environ["SLUICE_BIN"]
@@ -39,18 +41,6 @@ UPDATES = int(50_000 * SCALE)
 DELETES = int(20_000 * SCALE)
 TABLE = """CREATE TABLE t (id BIGINT PRIMARY KEY AUTO_INCREMENT, a INT,
   b VARCHAR(64), c DECIMAL(12,2), d DATETIME(6), e TEXT{extra}) ENGINE=InnoDB"""
-
-
-def client(port, db=None):
-    cmd = ["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{port}", "-uroot", "-N", "-B"]
-    return cmd + ([db] if db else [])
-
-
-def sql(port, text, db=None):
-    out = subprocess.run(client(port, db), input=text, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"mariadb -P{port}: {out.stderr}")
-    return out.stdout.strip()
 
 
 def load(port, path, db):
@@ -107,11 +97,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def master_status():
-    file, pos = sql(SRC, "SHOW MASTER STATUS").split("\t")[:2]
-    return file, int(pos)
 
 
 def start_sluice(name, start):
@@ -208,10 +193,10 @@ def main():
 
         # Catch-up: the whole workload is in the binlog before sluice starts.
         reset()
-        start = master_status()
+        start = master_status(SRC)
         load(SRC, ins, "bench")
         load(SRC, rest, "bench")
-        end = master_status()
+        end = master_status(SRC)
         t0 = time.monotonic()
         proc = start_sluice("catchup", start)
         done = wait_caught_up(proc, end)
@@ -227,14 +212,14 @@ def main():
 
     # Live: sluice runs while the workload runs.
     reset()
-    start = master_status()
+    start = master_status(SRC)
     proc = start_sluice("live", start)
     time.sleep(1)
     t0 = time.monotonic()
     load(SRC, ins, "bench")
     load(SRC, rest, "bench")
     source_done = time.monotonic()
-    end = master_status()
+    end = master_status(SRC)
     done = wait_caught_up(proc, end)
     cpu, rss = usage(proc.pid)
     stop(proc)
@@ -247,7 +232,7 @@ def main():
 
     # Steady: 5,000 rows/s, per-row lag from source commit to target insert.
     reset(extra_target=", applied DATETIME(6) NOT NULL DEFAULT NOW(6)")
-    start = master_status()
+    start = master_status(SRC)
     proc = start_sluice("steady", start)
     time.sleep(1)
     seconds, per_tick, tick = int(20 * max(SCALE, 0.25)), 50, 0.01
@@ -261,7 +246,7 @@ def main():
         time.sleep(max(0.0, t_next - time.monotonic()))
     gen.stdin.close()
     gen.wait()
-    end = master_status()
+    end = master_status(SRC)
     wait_caught_up(proc, end)
     stop(proc)
     lags = sorted(float(x) for x in sql(
