@@ -7,6 +7,10 @@
 //! these positions; each pipeline skips what ends at or before its own.
 //! A MariaDB GTID start is used as such only while no pipeline has a
 //! checkpoint; once any has, positions are exact file offsets.
+//!
+//! A pipeline with `snapshot = "initial"` and no checkpoint first copies
+//! its tables' existing rows (`pipeline::snapshot`), which gives it a
+//! checkpoint; only then does the reader start.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -220,10 +224,20 @@ async fn run_round(
         );
         status.add_pipeline(&pc.name, plugins);
         let mut p = Pipeline::new(pc, chain, target, status.clone());
-        let cp = p
+        let mut cp = p
             .start()
             .await
             .map_err(|e| fail(format!("pipeline `{}`: {e}", pc.name)))?;
+        if p.needs_snapshot() {
+            // Copy the existing rows first (pipeline::snapshot); streaming
+            // then starts where the copy is consistent.
+            let mut sd = shutdown.clone();
+            match p.snapshot(&server, &mut sd).await {
+                Ok(Some(c)) => cp = Some(c),
+                Ok(None) => return Ok(Outcome::Stopped),
+                Err(e) => return Err(fail(format!("pipeline `{}`: {e}", pc.name))),
+            }
+        }
         tracing::info!(pipeline = %pc.name, checkpoint = ?cp.as_ref().map(|c| c.position.to_string()), "pipeline ready");
         checkpoints.push(cp);
         pipelines.push(p);

@@ -30,6 +30,7 @@ pub mod shutdown;
 pub mod source;
 pub mod status;
 pub mod target;
+pub mod verify;
 
 /// Install the TLS crypto provider (ring) for the whole process, once.
 /// mysql_async's rustls panics on the first TLS handshake without one, so

@@ -45,6 +45,26 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Compare each plain-copy pipeline's target tables with the source,
+    /// range by range, while sync runs; exit 1 on a difference.
+    Verify {
+        #[arg(long)]
+        config: PathBuf,
+        /// Only this pipeline.
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Rewrite the differing ranges from the source (safe while sync
+        /// runs).
+        #[arg(long)]
+        repair: bool,
+        /// Rows per compared range.
+        #[arg(long, default_value_t = 10_000)]
+        chunk_rows: usize,
+        /// Seconds to wait for the engine to pass a source position before
+        /// comparing a range that differed.
+        #[arg(long, default_value_t = 30)]
+        settle_secs: u64,
+    },
     /// Plugin tools.
     Plugin {
         #[command(subcommand)]
@@ -134,6 +154,21 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => rt.block_on(run(config)),
         Command::Check { config } => rt.block_on(check(config)),
+        Command::Verify {
+            config,
+            pipeline,
+            repair,
+            chunk_rows,
+            settle_secs,
+        } => rt.block_on(verify(
+            config,
+            sluice::verify::Options {
+                pipeline,
+                repair,
+                chunk_rows: chunk_rows.max(1),
+                settle: std::time::Duration::from_secs(settle_secs),
+            },
+        )),
         Command::Plugin {
             command:
                 PluginCommand::New {
@@ -279,5 +314,27 @@ async fn check(path: PathBuf) -> ExitCode {
         }
         report(&text);
         ExitCode::FAILURE
+    }
+}
+
+async fn verify(path: PathBuf, opts: sluice::verify::Options) -> ExitCode {
+    let Some(config) = load(&path) else {
+        return ExitCode::from(2);
+    };
+    match sluice::verify::run(&config, &opts).await {
+        Ok(report) => {
+            for line in &report.lines {
+                println!("{line}");
+            }
+            if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            report(&format!("error: {e}"));
+            ExitCode::from(2)
+        }
     }
 }

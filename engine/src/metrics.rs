@@ -36,6 +36,8 @@ pub const SOURCE_DDL_UNPARSED: &str = "sluice_source_ddl_unparsed_total";
 pub const CONFIG_RELOAD_FAILURES: &str = "sluice_config_reload_failures_total";
 pub const SCHEMA_CHANGES: &str = "sluice_schema_changes_total";
 pub const GROUP_TRANSACTIONS: &str = "sluice_group_transactions";
+pub const SNAPSHOT_ROWS: &str = "sluice_snapshot_rows_total";
+pub const SNAPSHOT_TABLES_REMAINING: &str = "sluice_snapshot_tables_remaining";
 
 /// Every metric name above, for the tests that keep the docs and the
 /// dashboard honest.
@@ -64,6 +66,8 @@ pub const ALL: &[&str] = &[
     CONFIG_RELOAD_FAILURES,
     SCHEMA_CHANGES,
     GROUP_TRANSACTIONS,
+    SNAPSHOT_ROWS,
+    SNAPSHOT_TABLES_REMAINING,
 ];
 
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
@@ -160,6 +164,14 @@ pub fn install() -> Result<PrometheusHandle, String> {
     describe_histogram!(
         GROUP_TRANSACTIONS,
         "Source transactions per target transaction (group commit)."
+    );
+    describe_counter!(
+        SNAPSHOT_ROWS,
+        "Rows copied by the initial snapshot, read from the source (before the plugins)."
+    );
+    describe_gauge!(
+        SNAPSHOT_TABLES_REMAINING,
+        "Tables the initial snapshot has still to copy (0 once it is done)."
     );
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
@@ -291,6 +303,16 @@ pub fn target_batch(target: &str, took: Duration) {
 
 pub fn plugin_info(plugin: &str, version: &str) {
     gauge!(PLUGIN_INFO, "plugin" => plugin.to_owned(), "version" => version.to_owned()).set(1.0);
+}
+
+/// Rows copied by a snapshot.
+pub fn snapshot_rows(pipeline: &str, table: &str, n: u64) {
+    counter!(SNAPSHOT_ROWS, "pipeline" => pipeline.to_owned(), "table" => table.to_owned())
+        .increment(n);
+}
+
+pub fn snapshot_tables_remaining(pipeline: &str, n: usize) {
+    gauge!(SNAPSHOT_TABLES_REMAINING, "pipeline" => pipeline.to_owned()).set(n as f64);
 }
 
 #[cfg(test)]

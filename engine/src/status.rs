@@ -15,6 +15,8 @@ use serde::Serialize;
 #[serde(rename_all = "snake_case")]
 pub enum State {
     Starting,
+    /// Copying existing rows (initial snapshot).
+    Snapshotting,
     Streaming,
     Halted,
     Stopped,
@@ -24,6 +26,7 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             State::Starting => "starting",
+            State::Snapshotting => "snapshotting",
             State::Streaming => "streaming",
             State::Halted => "halted",
             State::Stopped => "stopped",
@@ -39,6 +42,24 @@ pub struct PluginInfo {
     pub version: String,
     /// When this version was loaded, seconds since the epoch.
     pub loaded_at: f64,
+}
+
+/// The initial snapshot of a pipeline, as `/status` shows it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SnapshotStatus {
+    /// "copying" or "done".
+    pub state: &'static str,
+    /// The binlog position the current consistent read sees.
+    pub position: String,
+    /// The table being copied.
+    pub table: Option<String>,
+    pub tables_total: usize,
+    pub tables_remaining: usize,
+    /// Rows read from the source so far (this run).
+    pub rows_copied: u64,
+    /// InnoDB's estimate of the rows to copy.
+    pub rows_estimated: u64,
+    pub rows_per_second: f64,
 }
 
 /// One pipeline, as `/status` shows it.
@@ -58,6 +79,8 @@ pub struct PipelineStatus {
     /// Row changes written to the target.
     pub rows_out: u64,
     pub plugins: Vec<PluginInfo>,
+    /// The initial snapshot, while it runs and after it finished.
+    pub snapshot: Option<SnapshotStatus>,
     /// When the checkpoint was last written, for its age.
     #[serde(skip)]
     pub checkpointed: Option<Instant>,
@@ -106,6 +129,7 @@ impl Status {
                     rows_in: 0,
                     rows_out: 0,
                     plugins,
+                    snapshot: None,
                     checkpointed: None,
                 },
             );

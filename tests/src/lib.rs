@@ -20,6 +20,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts};
 
 /// Connection URLs and paths for a test.
+#[derive(Clone)]
 pub struct Env {
     pub source: String,
     pub target: String,

@@ -159,7 +159,26 @@ pub struct PipelineConfig {
     pub ddl: DdlPolicy,
     /// How many source transactions one target transaction may hold.
     pub group: GroupLimits,
+    /// Whether existing rows are copied before streaming.
+    pub snapshot: SnapshotMode,
+    /// Rows per snapshot chunk (one target transaction each).
+    pub snapshot_chunk_rows: usize,
 }
+
+/// Whether a pipeline copies the rows its tables already hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotMode {
+    /// When the pipeline has no checkpoint yet: copy every existing row,
+    /// then stream from the point the copy is consistent at. The default
+    /// when `[source] start` is "current".
+    Initial,
+    /// Only stream. The default when `[source] start` names a position or
+    /// GTID: the target is then taken to hold everything before it.
+    Never,
+}
+
+/// Rows per snapshot chunk unless `snapshot_chunk_rows` says otherwise.
+pub const DEFAULT_CHUNK_ROWS: usize = 5000;
 
 /// A pipeline's policy for schema changes (DDL) on its tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -333,6 +352,8 @@ pub const PIPELINE_KEYS: &[&str] = &[
     "group_max_rows",
     "group_max_bytes",
     "group_max_ms",
+    "snapshot",
+    "snapshot_chunk_rows",
 ];
 
 const fn default_server_id() -> u32 {

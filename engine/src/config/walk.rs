@@ -150,7 +150,8 @@ impl<'a> Walker<'a> {
         let metrics = self.metrics(root);
         let admin = self.admin(root);
         let targets = self.targets(root);
-        let pipelines = self.pipelines(root, &plugins, path);
+        let start_is_current = source.start == StartFrom::Current;
+        let pipelines = self.pipelines(root, &plugins, path, start_is_current);
         Config {
             path: path.to_owned(),
             source,
@@ -354,6 +355,7 @@ impl<'a> Walker<'a> {
         root: &Table<'a>,
         plugins: &PluginsConfig,
         path: &Path,
+        start_is_current: bool,
     ) -> Vec<PipelineConfig> {
         let mut out = Vec::new();
         let Some(v) = root.get("pipelines") else {
@@ -512,6 +514,21 @@ impl<'a> Walker<'a> {
                     .integer(t, &p, "group_max_ms", 0, 60_000)
                     .map_or(defaults.time, |n| Duration::from_millis(n as u64)),
             };
+            let snapshot = match self.string(t, &p, "snapshot") {
+                None if start_is_current => SnapshotMode::Initial,
+                None => SnapshotMode::Never,
+                Some((v, span)) => match v.as_str() {
+                    "initial" => SnapshotMode::Initial,
+                    "never" => SnapshotMode::Never,
+                    _ => {
+                        self.error(span, &join(&p, "snapshot"), format!("`{v}` is not a snapshot mode; use \"initial\" (copy existing rows first) or \"never\""));
+                        SnapshotMode::Never
+                    }
+                },
+            };
+            let snapshot_chunk_rows = self
+                .integer(t, &p, "snapshot_chunk_rows", 1, 1_000_000)
+                .map_or(DEFAULT_CHUNK_ROWS, |n| n as usize);
             if let (Some((name, _)), Some(target)) = (name, target) {
                 out.push(PipelineConfig {
                     name,
@@ -523,6 +540,8 @@ impl<'a> Walker<'a> {
                     on_error,
                     ddl,
                     group,
+                    snapshot,
+                    snapshot_chunk_rows,
                 });
             }
         }

@@ -57,6 +57,8 @@
 //! started) and the checkpoint is exact.
 
 mod chain;
+mod snapshot;
+pub mod window;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,14 +68,15 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc};
 pub use chain::Chain;
 
 use crate::change::{RowChange, TableChanges, TableSchema, Transaction, Value};
-use crate::config::{DdlPolicy, GroupLimits, OnError, PipelineConfig, TablePattern};
+use crate::config::{DdlPolicy, GroupLimits, OnError, PipelineConfig, SnapshotMode, TablePattern};
 use crate::error::PipelineError;
 use crate::metrics as m;
 use crate::position::{BinlogPosition, GtidState, MysqlGtid};
 use crate::shutdown::Shutdown;
 use crate::source::ddl::Ddl;
 use crate::status::{State, Status, unix_now};
-use crate::target::{Checkpoint, DeadLetter, Routed, SchemaChange, Target};
+use crate::target::{Checkpoint, DeadLetter, Routed, SchemaChange, Segment, Target};
+use window::Window;
 
 /// With nothing to apply, the checkpoint is still written this often, so a
 /// restart does not re-read a long stretch of unrelated binlog.
@@ -98,6 +101,14 @@ pub struct Pipeline<T: Target> {
     gtid: GtidState,
     /// The MySQL GTID of the last transaction taken in, for `/status`.
     mysql_gtid: Option<MysqlGtid>,
+    snapshot: SnapshotMode,
+    /// Rows per snapshot chunk.
+    chunk_rows: usize,
+    /// Snapshot segments the stream has not passed yet (`window`).
+    window: Option<Window>,
+    /// The stream passed the window; its segments are deleted from the
+    /// target after the next commit.
+    forget_window: bool,
 }
 
 impl<T: Target> Pipeline<T> {
@@ -117,6 +128,10 @@ impl<T: Target> Pipeline<T> {
             group: config.group,
             gtid: GtidState::default(),
             mysql_gtid: None,
+            snapshot: config.snapshot,
+            chunk_rows: config.snapshot_chunk_rows,
+            window: None,
+            forget_window: false,
         }
     }
 
@@ -126,6 +141,16 @@ impl<T: Target> Pipeline<T> {
         self.checkpoint = self.target.checkpoint(&self.name).await?;
         if let Some(cp) = &self.checkpoint {
             self.gtid = cp.gtid.clone();
+            // After a snapshot, until the stream has passed every segment.
+            let segments = self.target.snapshot_progress(&self.name).await?;
+            if !segments.is_empty() {
+                let w = Window::new(segments);
+                if w.open_at(&cp.position) {
+                    self.window = Some(w);
+                } else {
+                    self.target.forget_snapshot(&self.name).await?;
+                }
+            }
         }
         Ok(self.checkpoint.clone())
     }
@@ -270,8 +295,8 @@ impl<T: Target> Pipeline<T> {
                         .map(|(d, t)| self.tables.iter().any(|p| p.matches(d, t)))
                         .collect(),
                 };
-                let work = Work::Ddl(&change);
-                if apply_with_retry(&mut self.target, &self.name, work, &cp, shutdown).await? {
+                let work = Work::Ddl(&change, &cp);
+                if apply_with_retry(&mut self.target, &self.name, work, shutdown).await? {
                     self.checkpoint = Some(cp);
                     self.last_write = Instant::now();
                     m::pipeline_ddl(&self.name, "applied");
@@ -320,35 +345,23 @@ impl<T: Target> Pipeline<T> {
                 .cloned()
                 .collect(),
         };
+        if let Some(w) = &self.window {
+            if !w.open_at(&end) {
+                self.window = None;
+                self.forget_window = true;
+            }
+        }
         let (mut routed, mut dead, mut rows_in) = (Vec::new(), Vec::new(), 0);
-        for tc in changes {
-            let n = tc.rows.len() as u64;
-            rows_in += n;
-            let schema = tc.schema.clone();
-            // Kept for a dead letter only; other policies need the count.
-            let kept = (self.on_error == OnError::DeadLetter).then(|| tc.rows.clone());
-            match self.chain.run(&self.name, tc) {
-                Ok(out) => {
-                    for b in out {
-                        routed.push(Routed {
-                            table: self.target_table(&b),
-                            schema: b.schema,
-                            rows: b.rows,
-                            end: end.clone(),
-                        });
-                    }
-                }
-                Err(e) => {
-                    let err = PipelineError::definite(format!(
-                        "plugin `{}` failed ({}): {}",
-                        e.plugin, e.kind, e.message
-                    ))
-                    .with_table(|| format!("{}.{}", schema.database, schema.table))
-                    .at(&end);
-                    let rows = kept.as_deref().unwrap_or_default();
-                    self.set_aside(err, &schema, n, rows, &end, &mut dead)?;
+        for mut tc in changes {
+            rows_in += tc.rows.len() as u64;
+            if let Some(w) = &self.window {
+                w.filter(&mut tc, &end)
+                    .map_err(|e| PipelineError::definite(e).at(&end))?;
+                if tc.rows.is_empty() {
+                    continue;
                 }
             }
+            self.route(tc, &end, &mut routed, &mut dead)?;
         }
         // Only a whole transaction joins the group.
         group.rows += routed.iter().map(|r| r.rows.len()).sum::<usize>();
@@ -366,6 +379,44 @@ impl<T: Target> Pipeline<T> {
         group.ends.push((cp, timestamp));
         group.held.push(permit);
         Ok(())
+    }
+
+    /// Run one batch through the plugin chain into `routed`; a plugin
+    /// fault follows `on_error` (into `dead`, or the error for halt).
+    fn route(
+        &mut self,
+        tc: TableChanges,
+        end: &BinlogPosition,
+        routed: &mut Vec<Routed>,
+        dead: &mut Vec<DeadLetter>,
+    ) -> Result<(), PipelineError> {
+        let n = tc.rows.len() as u64;
+        let schema = tc.schema.clone();
+        // Kept for a dead letter only; other policies need the count.
+        let kept = (self.on_error == OnError::DeadLetter).then(|| tc.rows.clone());
+        match self.chain.run(&self.name, tc) {
+            Ok(out) => {
+                for b in out {
+                    routed.push(Routed {
+                        table: self.target_table(&b),
+                        schema: b.schema,
+                        rows: b.rows,
+                        end: end.clone(),
+                    });
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let err = PipelineError::definite(format!(
+                    "plugin `{}` failed ({}): {}",
+                    e.plugin, e.kind, e.message
+                ))
+                .with_table(|| format!("{}.{}", schema.database, schema.table))
+                .at(end);
+                let rows = kept.as_deref().unwrap_or_default();
+                self.set_aside(err, &schema, n, rows, end, dead)
+            }
+        }
     }
 
     /// Apply a group in one target transaction with its last checkpoint.
@@ -401,8 +452,9 @@ impl<T: Target> Pipeline<T> {
             let work = Work::Rows {
                 routed: &group.routed,
                 dead: &group.dead,
+                cp: &cp,
             };
-            match apply_with_retry(&mut self.target, &self.name, work, &cp, shutdown).await {
+            match apply_with_retry(&mut self.target, &self.name, work, shutdown).await {
                 Ok(true) => break,
                 Ok(false) => return Ok(()),
                 // A row the target rejects: with skip or dead-letter, set it
@@ -442,6 +494,16 @@ impl<T: Target> Pipeline<T> {
         }
         self.checkpoint = Some(cp.clone());
         self.last_write = Instant::now();
+        if self.forget_window {
+            // Only bookkeeping: on failure it is tried again after the next
+            // commit, and a restart past the window deletes it too.
+            match self.target.forget_snapshot(&self.name).await {
+                Ok(()) => self.forget_window = false,
+                Err(e) => {
+                    tracing::warn!(pipeline = %self.name, error = %e, "cannot delete the finished snapshot progress yet")
+                }
+            }
+        }
         let rows_out: u64 = group.routed.iter().map(|r| r.rows.len() as u64).sum();
         m::target_batch(&self.target_name, started.elapsed());
         m::group(&self.name, group.ends.len());
@@ -509,14 +571,44 @@ impl<T: Target> Pipeline<T> {
     }
 }
 
-/// What a target transaction writes besides the checkpoint.
+/// What a target transaction writes, with the bookkeeping row that makes
+/// it exactly-once.
 #[derive(Clone, Copy)]
 enum Work<'a> {
     Rows {
         routed: &'a [Routed],
         dead: &'a [DeadLetter],
+        cp: &'a Checkpoint,
     },
-    Ddl(&'a SchemaChange<'a>),
+    Ddl(&'a SchemaChange<'a>, &'a Checkpoint),
+    /// A snapshot chunk and its segment's new progress.
+    Chunk {
+        routed: &'a [Routed],
+        dead: &'a [DeadLetter],
+        segment: &'a Segment,
+    },
+}
+
+impl Work<'_> {
+    /// Whether the target already holds this work: the last COMMIT may
+    /// have landed although its reply was lost.
+    async fn done<T: Target>(&self, target: &mut T, pipeline: &str) -> Result<bool, PipelineError> {
+        Ok(match self {
+            Work::Rows { cp, .. } | Work::Ddl(_, cp) => target
+                .checkpoint(pipeline)
+                .await?
+                .is_some_and(|done| done.position >= cp.position),
+            Work::Chunk { segment, .. } => {
+                target.snapshot_progress(pipeline).await?.iter().any(|s| {
+                    s.database == segment.database
+                        && s.table == segment.table
+                        && s.seq == segment.seq
+                        && s.rows >= segment.rows
+                        && s.done >= segment.done
+                })
+            }
+        })
+    }
 }
 
 /// Write `work` and `cp` until it succeeds (`Ok(true)`), shutdown
@@ -529,20 +621,19 @@ async fn apply_with_retry<T: Target>(
     target: &mut T,
     pipeline: &str,
     work: Work<'_>,
-    cp: &Checkpoint,
     shutdown: &mut Shutdown,
 ) -> Result<bool, PipelineError> {
     let mut backoff = Duration::from_millis(100);
     let mut failing = false;
     loop {
         let result = if failing {
-            match target.checkpoint(pipeline).await {
-                Ok(Some(done)) if done.position >= cp.position => Ok(()),
-                Ok(_) => write(target, pipeline, work, cp).await,
+            match work.done(target, pipeline).await {
+                Ok(true) => Ok(()),
+                Ok(false) => write(target, pipeline, work).await,
                 Err(e) => Err(e),
             }
         } else {
-            write(target, pipeline, work, cp).await
+            write(target, pipeline, work).await
         };
         match result {
             Ok(()) => {
@@ -568,15 +659,15 @@ async fn apply_with_retry<T: Target>(
     }
 }
 
-async fn write<T: Target>(
-    target: &mut T,
-    pipeline: &str,
-    work: Work<'_>,
-    cp: &Checkpoint,
-) -> Result<(), PipelineError> {
+async fn write<T: Target>(target: &mut T, pipeline: &str, work: Work<'_>) -> Result<(), PipelineError> {
     match work {
-        Work::Rows { routed, dead } => target.apply(pipeline, routed, dead, cp).await,
-        Work::Ddl(change) => target.apply_ddl(pipeline, change, cp).await,
+        Work::Rows { routed, dead, cp } => target.apply(pipeline, routed, dead, cp).await,
+        Work::Ddl(change, cp) => target.apply_ddl(pipeline, change, cp).await,
+        Work::Chunk {
+            routed,
+            dead,
+            segment,
+        } => target.apply_chunk(pipeline, routed, dead, segment).await,
     }
 }
 

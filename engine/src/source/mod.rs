@@ -27,6 +27,8 @@ pub mod ddl;
 mod decode;
 mod reader;
 mod server;
+pub mod snapshot;
+pub mod table;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -18,7 +18,7 @@ pub mod mysql;
 use std::sync::Arc;
 
 use crate::change::TableSchema;
-use crate::change::{Op, RowChange};
+use crate::change::{Op, RowChange, Value};
 use crate::error::PipelineError;
 use crate::position::{BinlogPosition, GtidState};
 use crate::source::ddl::Ddl;
@@ -30,6 +30,29 @@ pub struct Checkpoint {
     /// The GTID state after the last applied transaction (empty when the
     /// source sends no MariaDB GTIDs).
     pub gtid: GtidState,
+}
+
+/// One stretch of a source table that the initial snapshot copied from one
+/// consistent read of the source. A table copied without interruption is
+/// one segment; each restart during its copy starts the next one, read at
+/// a later position. Segment `seq` holds the keys after the previous
+/// segment's `upto`, up to its own `upto` (the last segment of a finished
+/// table: every key after). Streaming applies a change to a key only when
+/// the change ends after its segment's `position` (see `pipeline::window`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub database: String,
+    pub table: String,
+    pub seq: u32,
+    /// The binlog position of the consistent read the rows were copied at.
+    pub position: BinlogPosition,
+    /// The source primary key of the last row copied; `None` before the
+    /// first row.
+    pub upto: Option<Vec<Value>>,
+    /// Rows copied in this segment (read from the source).
+    pub rows: u64,
+    /// The table is copied completely (set on its last segment).
+    pub done: bool,
 }
 
 /// A change set aside by the `dead-letter` policy, stored in the target with
@@ -99,4 +122,21 @@ pub trait Target {
         change: &SchemaChange<'_>,
         checkpoint: &Checkpoint,
     ) -> Result<(), PipelineError>;
+
+    /// The snapshot segments recorded for `pipeline`, ordered by table and
+    /// `seq`.
+    async fn snapshot_progress(&mut self, pipeline: &str) -> Result<Vec<Segment>, PipelineError>;
+
+    /// Apply a chunk of snapshot rows and `dead` letters, and record
+    /// `segment` (its new `upto`, `rows` and `done`), atomically.
+    async fn apply_chunk(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+        segment: &Segment,
+    ) -> Result<(), PipelineError>;
+
+    /// Drop `pipeline`'s snapshot segments: streaming has passed them all.
+    async fn forget_snapshot(&mut self, pipeline: &str) -> Result<(), PipelineError>;
 }

@@ -235,6 +235,20 @@ impl fmt::Display for DateTime {
 }
 
 impl Timestamp {
+    /// The instant a UTC calendar time names (the inverse of [`to_utc`]).
+    ///
+    /// [`to_utc`]: Timestamp::to_utc
+    pub fn from_utc(t: DateTime) -> Timestamp {
+        let days = days_from_civil(i64::from(t.date.year), t.date.month, t.date.day);
+        Timestamp {
+            seconds: days * 86_400
+                + i64::from(t.hour) * 3600
+                + i64::from(t.minute) * 60
+                + i64::from(t.second),
+            micros: t.micros,
+        }
+    }
+
     /// The same instant as a UTC calendar time.
     pub fn to_utc(self) -> DateTime {
         let days = self.seconds.div_euclid(86_400);
@@ -268,6 +282,18 @@ impl fmt::Display for Timestamp {
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
 /// The well-known era-based algorithm (H. Hinnant, "chrono-compatible
 /// low-level date algorithms").
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of
+/// `civil_from_days`).
+fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 fn civil_from_days(days: i64) -> (i64, u8, u8) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -548,6 +574,22 @@ impl<'a> Decoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_round_trip_through_utc_calendar_time() {
+        for seconds in [0, 1, 86_399, 951_782_400, 1_700_000_000, 2_147_483_647, 4_102_444_800] {
+            let ts = Timestamp { seconds, micros: 123_456 };
+            assert_eq!(Timestamp::from_utc(ts.to_utc()), ts, "{seconds}");
+        }
+        let leap = DateTime {
+            date: Date { year: 2024, month: 2, day: 29 },
+            hour: 12,
+            minute: 0,
+            second: 0,
+            micros: 0,
+        };
+        assert_eq!(Timestamp::from_utc(leap).seconds, 1_709_208_000);
+    }
 
     fn sample() -> Vec<Value> {
         vec![

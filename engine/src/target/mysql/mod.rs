@@ -19,7 +19,10 @@
 //! exact, is not built.
 
 mod plan;
+mod repair;
 mod sql;
 mod writer;
 
+pub use repair::Repaired;
+pub use sql::{param, quote_table};
 pub use writer::MysqlTarget;

@@ -21,7 +21,7 @@ use crate::error::{ErrorKind, PipelineError};
 use crate::metrics as m;
 use crate::position::{BinlogPosition, GtidState};
 use crate::source::ddl::DdlKind;
-use crate::target::{Checkpoint, DeadLetter, Routed, SchemaChange, Target};
+use crate::target::{Checkpoint, DeadLetter, Routed, SchemaChange, Segment, Target};
 
 const CREATE_CHECKPOINT: &str = "CREATE TABLE IF NOT EXISTS sluice_checkpoint (
     pipeline VARCHAR(255) NOT NULL PRIMARY KEY,
@@ -52,6 +52,25 @@ const WRITE_DEAD_LETTER: &str = "INSERT INTO sluice_dead_letter \
 const WRITE_CHECKPOINT: &str = "INSERT INTO sluice_checkpoint (pipeline, binlog_file, binlog_pos, gtid) VALUES (?, ?, ?, ?) \
      ON DUPLICATE KEY UPDATE binlog_file = VALUES(binlog_file), binlog_pos = VALUES(binlog_pos), gtid = VALUES(gtid)";
 
+const CREATE_SNAPSHOT: &str = "CREATE TABLE IF NOT EXISTS sluice_snapshot (
+    pipeline VARCHAR(255) NOT NULL,
+    source_db VARCHAR(64) NOT NULL,
+    source_table VARCHAR(64) NOT NULL,
+    seq INT UNSIGNED NOT NULL,
+    binlog_file VARCHAR(512) NOT NULL,
+    binlog_pos BIGINT UNSIGNED NOT NULL,
+    upto_key LONGBLOB NULL,
+    rows_copied BIGINT UNSIGNED NOT NULL,
+    done BOOLEAN NOT NULL,
+    updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
+    PRIMARY KEY (pipeline, source_db, source_table, seq)
+) ENGINE=InnoDB";
+
+const WRITE_SEGMENT: &str = "INSERT INTO sluice_snapshot \
+     (pipeline, source_db, source_table, seq, binlog_file, binlog_pos, upto_key, rows_copied, done) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE binlog_file = VALUES(binlog_file), \
+     binlog_pos = VALUES(binlog_pos), upto_key = VALUES(upto_key), rows_copied = VALUES(rows_copied), done = VALUES(done)";
+
 /// Most bytes of values one multi-row statement carries, well under the
 /// server's default `max_allowed_packet` (16 MiB in MariaDB 10.11).
 const MAX_STATEMENT_BYTES: usize = 4 << 20;
@@ -63,7 +82,7 @@ const SECONDARY_UNIQUE: &str = "SELECT COUNT(*) FROM information_schema.STATISTI
 /// A MySQL target connection.
 pub struct MysqlTarget {
     /// The target's name in the config, for metrics and messages.
-    name: String,
+    pub(super) name: String,
     opts: Opts,
     conn: Option<Conn>,
     /// Statements per (target table, column list).
@@ -71,6 +90,15 @@ pub struct MysqlTarget {
     /// Per target table: whether its changes may be collapsed by key (no
     /// unique index besides the primary key; see `plan`).
     collapse: HashMap<String, bool>,
+}
+
+/// The bookkeeping row a target transaction writes with its changes.
+#[derive(Clone, Copy)]
+enum Record<'a> {
+    /// Streaming: the pipeline's checkpoint.
+    Checkpoint(&'a Checkpoint),
+    /// Snapshot: the progress of the segment being copied.
+    Segment(&'a Segment),
 }
 
 /// How a group is written.
@@ -105,7 +133,7 @@ impl MysqlTarget {
         })
     }
 
-    fn error(&self, e: mysql_async::Error, what: impl FnOnce() -> String) -> PipelineError {
+    pub(super) fn error(&self, e: mysql_async::Error, what: impl FnOnce() -> String) -> PipelineError {
         let kind = classify(&e);
         m::target_error(
             &self.name,
@@ -124,7 +152,7 @@ impl MysqlTarget {
         }
     }
 
-    async fn conn(&mut self) -> Result<&mut Conn, PipelineError> {
+    pub(super) async fn conn(&mut self) -> Result<&mut Conn, PipelineError> {
         if self.conn.is_none() {
             let c = Conn::new(self.opts.clone())
                 .await
@@ -136,7 +164,7 @@ impl MysqlTarget {
 
     /// The statements of a routed batch, and whether its table may be
     /// collapsed (looked up once per target table).
-    async fn statements(&mut self, r: &Routed) -> Result<(Arc<TableSql>, bool), PipelineError> {
+    pub(super) async fn statements(&mut self, r: &Routed) -> Result<(Arc<TableSql>, bool), PipelineError> {
         if r.schema.key.is_empty() {
             return Err(PipelineError::definite(format!(
                 "table {}.{} has no primary key; Sluice applies changes by primary key, so add one to the source table",
@@ -169,12 +197,35 @@ impl MysqlTarget {
         Ok((sql, self.collapse[&r.table]))
     }
 
+    /// Apply in planned batches; when the target rejects a batch, again
+    /// row by row, which either names the row (for the pipeline's policy)
+    /// or succeeds (a batch-only limit, such as packet size).
+    async fn apply_record(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+        record: Record<'_>,
+    ) -> Result<(), PipelineError> {
+        match self
+            .apply_once(pipeline, changes, dead, record, Mode::Batched)
+            .await
+        {
+            Err(e) if !e.is_transient() && e.row.is_none() => {
+                tracing::debug!(target_name = %self.name, error = %e, "batch rejected; applying row by row to find the row");
+                self.apply_once(pipeline, changes, dead, record, Mode::RowByRow)
+                    .await
+            }
+            other => other,
+        }
+    }
+
     async fn apply_once(
         &mut self,
         pipeline: &str,
         changes: &[Routed],
         dead: &[DeadLetter],
-        cp: &Checkpoint,
+        record: Record<'_>,
         mode: Mode,
     ) -> Result<(), PipelineError> {
         // A group is mostly runs of one table's batches: reuse the last
@@ -192,7 +243,7 @@ impl MysqlTarget {
             tables.push(t);
         }
         let conn = self.conn().await?;
-        match write(conn, mode, pipeline, changes, &tables, dead, cp).await {
+        match write(conn, mode, pipeline, changes, &tables, dead, record).await {
             Ok(()) => {
                 m::target_transaction(&self.name);
                 let mut counts = [0u64; 3];
@@ -221,7 +272,7 @@ impl MysqlTarget {
 }
 
 /// The error, what was being written, and which (batch, row) if a row.
-type TxError = (mysql_async::Error, String, Option<(usize, usize)>);
+pub(super) type TxError = (mysql_async::Error, String, Option<(usize, usize)>);
 
 /// One target transaction: the changes, dead letters, checkpoint, COMMIT.
 async fn write(
@@ -231,7 +282,7 @@ async fn write(
     changes: &[Routed],
     tables: &[(Arc<TableSql>, bool)],
     dead: &[DeadLetter],
-    cp: &Checkpoint,
+    record: Record<'_>,
 ) -> Result<(), TxError> {
     let mut tx = conn
         .start_transaction(TxOpts::default())
@@ -241,13 +292,13 @@ async fn write(
         Mode::Batched => batched(&mut tx, changes, tables).await?,
         Mode::RowByRow => row_by_row(&mut tx, changes, tables).await?,
     }
-    finish(tx, pipeline, dead, cp).await
+    finish(tx, pipeline, dead, record).await
 }
 
 /// Every table's changes as planned multi-row statements, in an open
 /// transaction. Tables are written one after another; within a table the
 /// plan keeps the source's outcome (see `plan`).
-async fn batched(
+pub(super) async fn batched(
     tx: &mut mysql_async::Transaction<'_>,
     changes: &[Routed],
     tables: &[(Arc<TableSql>, bool)],
@@ -368,12 +419,12 @@ async fn row_by_row(
     Ok(())
 }
 
-/// Dead letters, the checkpoint, COMMIT.
+/// Dead letters, the checkpoint or snapshot progress, COMMIT.
 async fn finish(
     mut tx: mysql_async::Transaction<'_>,
     pipeline: &str,
     dead: &[DeadLetter],
-    cp: &Checkpoint,
+    record: Record<'_>,
 ) -> Result<(), TxError> {
     for d in dead {
         tx.exec_drop(
@@ -391,13 +442,34 @@ async fn finish(
         .await
         .map_err(|e| (e, "a dead letter".to_owned(), None))?;
     }
-    let gtid = (!cp.gtid.is_empty()).then(|| cp.gtid.to_string());
-    tx.exec_drop(
-        WRITE_CHECKPOINT,
-        (pipeline, cp.position.file.name(), cp.position.pos, gtid),
-    )
-    .await
-    .map_err(|e| (e, "the checkpoint row".to_owned(), None))?;
+    match record {
+        Record::Checkpoint(cp) => {
+            let gtid = (!cp.gtid.is_empty()).then(|| cp.gtid.to_string());
+            tx.exec_drop(
+                WRITE_CHECKPOINT,
+                (pipeline, cp.position.file.name(), cp.position.pos, gtid),
+            )
+            .await
+            .map_err(|e| (e, "the checkpoint row".to_owned(), None))?;
+        }
+        Record::Segment(s) => {
+            let upto = s.upto.as_deref().map(encode_key);
+            let params: Vec<mysql_async::Value> = vec![
+                pipeline.into(),
+                s.database.as_str().into(),
+                s.table.as_str().into(),
+                s.seq.into(),
+                s.position.file.name().into(),
+                s.position.pos.into(),
+                upto.into(),
+                s.rows.into(),
+                s.done.into(),
+            ];
+            tx.exec_drop(WRITE_SEGMENT, params)
+                .await
+                .map_err(|e| (e, "the snapshot progress row".to_owned(), None))?;
+        }
+    }
     tx.commit()
         .await
         .map_err(|e| (e, "COMMIT".to_owned(), None))
@@ -468,6 +540,7 @@ impl Target for MysqlTarget {
             // Tables made by earlier versions held one GTID, not a state.
             (WIDEN_GTID, "sluice_checkpoint.gtid"),
             (CREATE_DEAD_LETTER, "sluice_dead_letter"),
+            (CREATE_SNAPSHOT, "sluice_snapshot"),
         ] {
             let conn = self.conn().await?;
             let r = conn.query_drop(sql).await;
@@ -519,20 +592,8 @@ impl Target for MysqlTarget {
         dead: &[DeadLetter],
         checkpoint: &Checkpoint,
     ) -> Result<(), PipelineError> {
-        match self
-            .apply_once(pipeline, changes, dead, checkpoint, Mode::Batched)
+        self.apply_record(pipeline, changes, dead, Record::Checkpoint(checkpoint))
             .await
-        {
-            // A batch the target rejects: apply row by row, which either
-            // names the row (for the pipeline's policy) or succeeds (a
-            // batch-only limit, such as packet size).
-            Err(e) if !e.is_transient() && e.row.is_none() => {
-                tracing::debug!(target_name = %self.name, error = %e, "batch rejected; applying row by row to find the row");
-                self.apply_once(pipeline, changes, dead, checkpoint, Mode::RowByRow)
-                    .await
-            }
-            other => other,
-        }
     }
 
     async fn apply_ddl(
@@ -565,7 +626,7 @@ impl Target for MysqlTarget {
         self.collapse.clear();
         let conn = self.conn().await?;
         let result = match conn.start_transaction(TxOpts::default()).await {
-            Ok(tx) => finish(tx, pipeline, &[], checkpoint).await,
+            Ok(tx) => finish(tx, pipeline, &[], Record::Checkpoint(checkpoint)).await,
             Err(e) => Err((e, "START TRANSACTION".to_owned(), None)),
         };
         result.map_err(|(e, what, _)| {
@@ -573,4 +634,85 @@ impl Target for MysqlTarget {
             self.error(e, || format!("writing {what}"))
         })
     }
+
+    async fn snapshot_progress(&mut self, pipeline: &str) -> Result<Vec<Segment>, PipelineError> {
+        type Row = (String, String, u32, String, u64, Option<Vec<u8>>, u64, bool);
+        let conn = self.conn().await?;
+        let rows: Result<Vec<Row>, _> = conn
+            .exec(
+                "SELECT source_db, source_table, seq, binlog_file, binlog_pos, upto_key, rows_copied, done \
+                 FROM sluice_snapshot WHERE pipeline = ? ORDER BY source_db, source_table, seq",
+                (pipeline,),
+            )
+            .await;
+        let rows = match rows {
+            Ok(r) => r,
+            Err(e) => {
+                self.conn = None;
+                return Err(self.error(e, || "reading the snapshot progress".into()));
+            }
+        };
+        let bad = |m: String| {
+            PipelineError::definite(format!(
+                "snapshot progress of pipeline `{pipeline}` in target `{}` (table sluice_snapshot) is corrupt: {m}; delete its rows for this pipeline to copy the tables again",
+                self.name
+            ))
+        };
+        rows.into_iter()
+            .map(|(database, table, seq, file, pos, upto, rows, done)| {
+                Ok(Segment {
+                    position: BinlogPosition {
+                        file: crate::position::BinlogFile::new(&file).map_err(bad)?,
+                        pos,
+                    },
+                    upto: upto.as_deref().map(decode_key).transpose().map_err(bad)?,
+                    database,
+                    table,
+                    seq,
+                    rows,
+                    done,
+                })
+            })
+            .collect()
+    }
+
+    async fn apply_chunk(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+        segment: &Segment,
+    ) -> Result<(), PipelineError> {
+        self.apply_record(pipeline, changes, dead, Record::Segment(segment))
+            .await
+    }
+
+    async fn forget_snapshot(&mut self, pipeline: &str) -> Result<(), PipelineError> {
+        let conn = self.conn().await?;
+        let r = conn
+            .exec_drop("DELETE FROM sluice_snapshot WHERE pipeline = ?", (pipeline,))
+            .await;
+        r.map_err(|e| {
+            self.conn = None;
+            self.error(e, || "deleting the finished snapshot progress".into())
+        })
+    }
+}
+
+/// A primary key in the cell encoding (typed, so it reads back exactly).
+fn encode_key(key: &[Value]) -> Vec<u8> {
+    let mut enc = sluice_cell::Encoder::new();
+    for v in key {
+        enc.push(v.as_cell());
+    }
+    enc.finish()
+}
+
+fn decode_key(bytes: &[u8]) -> Result<Vec<Value>, String> {
+    let mut dec = sluice_cell::Decoder::new(bytes).map_err(|e| format!("key: {e}"))?;
+    let mut out = Vec::new();
+    while let Some(c) = dec.next_cell().map_err(|e| format!("key: {e}"))? {
+        out.push(c.to_value());
+    }
+    Ok(out)
 }
