@@ -133,12 +133,15 @@ async fn verify_pipeline(
         else {
             continue;
         };
-        let target_table = p.target_table.replace("{db}", &db).replace("{table}", &name);
+        let target_table = p
+            .target_table
+            .replace("{db}", &db)
+            .replace("{table}", &name);
         let label = format!("pipeline `{}`: {db}.{name} -> {target_table}", p.name);
         if table.schema.key.is_empty() {
-            report
-                .lines
-                .push(format!("{label}: not verified: the table has no primary key"));
+            report.lines.push(format!(
+                "{label}: not verified: the table has no primary key"
+            ));
             continue;
         }
         let mut differing = Vec::new();
@@ -183,9 +186,9 @@ async fn verify_pipeline(
             }
         }
         if confirmed.is_empty() {
-            report.lines.push(format!(
-                "{label}: equal ({rows} rows in {ranges} ranges)"
-            ));
+            report
+                .lines
+                .push(format!("{label}: equal ({rows} rows in {ranges} ranges)"));
             continue;
         }
         report.differences += confirmed.len();
@@ -318,8 +321,17 @@ async fn recheck(
 ) -> Result<Option<String>, String> {
     let mut why = None;
     for _ in 0..RECHECKS {
-        why = compare_settled(server, tconn, target, pipeline, table, target_table, range, settle)
-            .await?;
+        why = compare_settled(
+            server,
+            tconn,
+            target,
+            pipeline,
+            table,
+            target_table,
+            range,
+            settle,
+        )
+        .await?;
         if why.is_none() {
             return Ok(None);
         }
@@ -346,7 +358,10 @@ async fn compare_settled(
     let deadline = Instant::now() + settle;
     let mut behind = None;
     loop {
-        let cp = target.checkpoint(pipeline).await.map_err(|e| e.to_string())?;
+        let cp = target
+            .checkpoint(pipeline)
+            .await
+            .map_err(|e| e.to_string())?;
         match cp {
             Some(c) if c.position >= at => break,
             other if Instant::now() >= deadline => {
@@ -400,7 +415,11 @@ async fn first_differences(
         .iter()
         .map(|&k| {
             let c = &table.schema.columns[k];
-            format!("CONCAT('{}=', CAST({} AS BINARY))", c.replace('\'', "''"), quote(c))
+            format!(
+                "CONCAT('{}=', CAST({} AS BINARY))",
+                c.replace('\'', "''"),
+                quote(c)
+            )
         })
         .collect::<Vec<_>>()
         .join(", ");
@@ -465,7 +484,11 @@ fn describe(table: &SqlTable, range: &Range) -> String {
         .collect();
     let show = |k: &Option<Vec<Value>>| match k {
         None => "…".to_owned(),
-        Some(v) => v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
+        Some(v) => v
+            .iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     format!(
         "({}) in ({}, {}]",

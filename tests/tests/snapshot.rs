@@ -24,7 +24,12 @@ async fn checksums(conn: &mut mysql_async::Conn, db: &str) -> Vec<Vec<Option<Str
         // The first column names the table (and so the database): compare
         // the sums.
         out.push(r.remove(0).remove(1));
-        out.push(rows(conn, &format!("SELECT COUNT(*) FROM {db}.{t}")).await.remove(0).remove(0));
+        out.push(
+            rows(conn, &format!("SELECT COUNT(*) FROM {db}.{t}"))
+                .await
+                .remove(0)
+                .remove(0),
+        );
     }
     vec![out]
 }
@@ -65,11 +70,19 @@ async fn snapshot_survives_a_kill_and_hands_over_to_streaming_exactly() {
                 // before and after the copy's position.
                 let id = (i * 7919) % ROWS + 1;
                 let sql = match i % 6 {
-                    0 => format!("INSERT INTO snap_src.big VALUES ({}, 1, 'new', 1.50, NOW(6))", 2 * ROWS + i),
-                    1 | 2 => format!("UPDATE snap_src.big SET a = a + 1, b = CONCAT(b, '+') WHERE id = {id}"),
+                    0 => format!(
+                        "INSERT INTO snap_src.big VALUES ({}, 1, 'new', 1.50, NOW(6))",
+                        2 * ROWS + i
+                    ),
+                    1 | 2 => format!(
+                        "UPDATE snap_src.big SET a = a + 1, b = CONCAT(b, '+') WHERE id = {id}"
+                    ),
                     3 => format!("DELETE FROM snap_src.big WHERE id = {id}"),
                     // Moves a row to a key far away (likely in another segment).
-                    4 => format!("UPDATE IGNORE snap_src.big SET id = id + {} WHERE id = {id}", 3 * ROWS),
+                    4 => format!(
+                        "UPDATE IGNORE snap_src.big SET id = id + {} WHERE id = {id}",
+                        3 * ROWS
+                    ),
                     _ => format!(
                         "BEGIN; UPDATE snap_src.pairs SET v = CONCAT('g', {i}) WHERE grp = {g}; \
                          DELETE FROM snap_src.pairs WHERE grp = {g} AND k = UNHEX(MD5({i})); \
@@ -106,10 +119,14 @@ async fn snapshot_survives_a_kill_and_hands_over_to_streaming_exactly() {
     .await;
     let (code, status) = sluice.get("/status");
     assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let snap = &status["pipelines"]["snap"];
+    assert_eq!(snap["state"], "snapshotting", "{status}");
     assert!(
-        status.contains("\"state\":\"snapshotting\"") && status.contains("\"rows_copied\""),
+        snap["snapshot"]["rows_copied"].as_u64().unwrap() > 0,
         "{status}"
     );
+    assert_eq!(snap["snapshot"]["tables_total"], 2, "{status}");
     sluice.kill();
     let progress = rows(
         &mut tgt,
@@ -117,15 +134,21 @@ async fn snapshot_survives_a_kill_and_hands_over_to_streaming_exactly() {
     )
     .await;
     assert!(
-        progress.iter().any(|r| r[0].as_deref() == Some("big") && r[2].as_deref() == Some("0")),
+        progress
+            .iter()
+            .any(|r| r[0].as_deref() == Some("big") && r[2].as_deref() == Some("0")),
         "the kill came in the middle of the big table: {progress:?}"
     );
-    assert!(writes.load(Ordering::Relaxed) > 0, "the generator runs during the copy");
+    assert!(
+        writes.load(Ordering::Relaxed) > 0,
+        "the generator runs during the copy"
+    );
 
     let mut sluice = Sluice::start(&env, &dir, port);
     wait_for(Duration::from_secs(300), "the snapshot to finish", || {
         let (_, s) = sluice.get("/status");
-        async move { s.contains("\"state\":\"streaming\"") }
+        let s: serde_json::Value = serde_json::from_str(&s).unwrap_or_default();
+        async move { s["pipelines"]["snap"]["state"] == "streaming" }
     })
     .await;
     let second = copied(&sluice);
@@ -138,25 +161,49 @@ async fn snapshot_survives_a_kill_and_hands_over_to_streaming_exactly() {
     stop.store(true, Ordering::Relaxed);
     generator.await.unwrap();
 
-    wait_for(Duration::from_secs(180), "the target to equal the source", || {
-        let (s, t) = (env.source.clone(), env.target.clone());
-        async move {
-            let a = checksums(&mut connect(&s).await, "snap_src").await;
-            let b = checksums(&mut connect(&t).await, "snap_dst").await;
-            a == b
-        }
-    })
+    wait_for(
+        Duration::from_secs(180),
+        "the target to equal the source",
+        || {
+            let (s, t) = (env.source.clone(), env.target.clone());
+            async move {
+                let a = checksums(&mut connect(&s).await, "snap_src").await;
+                let b = checksums(&mut connect(&t).await, "snap_dst").await;
+                a == b
+            }
+        },
+    )
     .await;
-    let a = rows(&mut src, "SELECT id, a, b, c, d FROM snap_src.big ORDER BY id").await;
-    let b = rows(&mut tgt, "SELECT id, a, b, c, d FROM snap_dst.big ORDER BY id").await;
+    let a = rows(
+        &mut src,
+        "SELECT id, a, b, c, d FROM snap_src.big ORDER BY id",
+    )
+    .await;
+    let b = rows(
+        &mut tgt,
+        "SELECT id, a, b, c, d FROM snap_dst.big ORDER BY id",
+    )
+    .await;
     assert!(a == b, "big: same rows");
-    let a = rows(&mut src, "SELECT grp, HEX(k), v FROM snap_src.pairs ORDER BY grp, k").await;
-    let b = rows(&mut tgt, "SELECT grp, HEX(k), v FROM snap_dst.pairs ORDER BY grp, k").await;
+    let a = rows(
+        &mut src,
+        "SELECT grp, HEX(k), v FROM snap_src.pairs ORDER BY grp, k",
+    )
+    .await;
+    let b = rows(
+        &mut tgt,
+        "SELECT grp, HEX(k), v FROM snap_dst.pairs ORDER BY grp, k",
+    )
+    .await;
     assert_eq!(a, b, "pairs: same rows");
     let log = sluice.log_text();
     assert!(sluice.stop().success(), "{log}");
     // Once the stream passed every copy's position, the progress rows go.
-    let left = rows(&mut tgt, "SELECT COUNT(*) FROM snap_dst.sluice_snapshot WHERE pipeline = 'snap'").await;
+    let left = rows(
+        &mut tgt,
+        "SELECT COUNT(*) FROM snap_dst.sluice_snapshot WHERE pipeline = 'snap'",
+    )
+    .await;
     assert_eq!(left[0][0].as_deref(), Some("0"), "{log}");
     exec(&mut src, "DROP DATABASE snap_src").await;
     exec(&mut tgt, "DROP DATABASE snap_dst").await;

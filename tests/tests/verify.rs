@@ -36,8 +36,16 @@ fn signal(pid: u32, sig: &str) {
 
 async fn same(env: &Env) -> bool {
     let q = "SELECT id, name, price, seen, HEX(tag) FROM {db}.items ORDER BY id";
-    let a = rows(&mut connect(&env.source).await, &q.replace("{db}", "ver_src")).await;
-    let b = rows(&mut connect(&env.target).await, &q.replace("{db}", "ver_dst")).await;
+    let a = rows(
+        &mut connect(&env.source).await,
+        &q.replace("{db}", "ver_src"),
+    )
+    .await;
+    let b = rows(
+        &mut connect(&env.target).await,
+        &q.replace("{db}", "ver_dst"),
+    )
+    .await;
     a == b
 }
 
@@ -68,16 +76,26 @@ async fn verify_finds_and_repairs_differences_but_not_lag() {
             + "\n[[pipelines]]\nname = \"filtered\"\nsource_tables = [\"ver_src.items\"]\nfilters = [\"active_only\"]\ntarget = \"dst2\"\nsnapshot = \"never\"\n"),
     );
     let mut sluice = Sluice::start(&env, &dir, port);
-    wait_for(Duration::from_secs(120), "the snapshot to be copied", || {
-        let e = env.clone();
-        async move { same(&e).await }
-    })
+    wait_for(
+        Duration::from_secs(120),
+        "the snapshot to be copied",
+        || {
+            let e = env.clone();
+            async move { same(&e).await }
+        },
+    )
     .await;
 
     let (code, out) = verify(&env, &dir, &[]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("ver_src.items -> items: equal (30000 rows in 16 ranges)"), "{out}");
-    assert!(out.contains("pipeline `filtered`: not verified: it runs plugins"), "{out}");
+    assert!(
+        out.contains("ver_src.items -> items: equal (30000 rows in 16 ranges)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("pipeline `filtered`: not verified: it runs plugins"),
+        "{out}"
+    );
 
     // Lag: the engine is paused while the source changes; verify runs
     // meanwhile and must wait for the engine instead of reporting.
@@ -95,7 +113,10 @@ async fn verify_finds_and_repairs_differences_but_not_lag() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     signal(sluice.child_id(), "-CONT");
     let (code, out) = lagging.join().unwrap();
-    assert_eq!(code, 0, "a lagging but correct target is not a difference: {out}");
+    assert_eq!(
+        code, 0,
+        "a lagging but correct target is not a difference: {out}"
+    );
     assert!(out.contains("equal (30000 rows"), "{out}");
 
     // Corruption: a changed row, a missing row and an extra row.
@@ -109,21 +130,37 @@ async fn verify_finds_and_repairs_differences_but_not_lag() {
     let (code, out) = verify(&env, &dir, &["--settle-secs", "5"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("DIFFERENT in 3 of 16 ranges"), "{out}");
-    for row in ["id=777 differs", "id=12345 missing in the target", "id=99999 only in the target"] {
+    for row in [
+        "id=777 differs",
+        "id=12345 missing in the target",
+        "id=99999 only in the target",
+    ] {
         assert!(out.contains(row), "{row}: {out}");
     }
 
     // Repair while the engine runs and the source keeps changing.
     // A change in the same range as a corrupted row, while repairing.
-    exec(&mut src, "UPDATE ver_src.items SET price = 1.25 WHERE id = 778").await;
+    exec(
+        &mut src,
+        "UPDATE ver_src.items SET price = 1.25 WHERE id = 778",
+    )
+    .await;
     let (code, out) = verify(&env, &dir, &["--repair", "--settle-secs", "30"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.matches("repaired keys").count(), 3, "{out}");
-    exec(&mut src, "UPDATE ver_src.items SET price = 2.50 WHERE id = 779").await;
-    wait_for(Duration::from_secs(30), "the repaired copy to follow the source", || {
-        let e = env.clone();
-        async move { same(&e).await }
-    })
+    exec(
+        &mut src,
+        "UPDATE ver_src.items SET price = 2.50 WHERE id = 779",
+    )
+    .await;
+    wait_for(
+        Duration::from_secs(30),
+        "the repaired copy to follow the source",
+        || {
+            let e = env.clone();
+            async move { same(&e).await }
+        },
+    )
     .await;
     let (code, out) = verify(&env, &dir, &[]);
     assert_eq!(code, 0, "{out}");

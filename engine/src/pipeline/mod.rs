@@ -345,11 +345,9 @@ impl<T: Target> Pipeline<T> {
                 .cloned()
                 .collect(),
         };
-        if let Some(w) = &self.window {
-            if !w.open_at(&end) {
-                self.window = None;
-                self.forget_window = true;
-            }
+        if self.window.as_ref().is_some_and(|w| !w.open_at(&end)) {
+            self.window = None;
+            self.forget_window = true;
         }
         let (mut routed, mut dead, mut rows_in) = (Vec::new(), Vec::new(), 0);
         for mut tc in changes {
@@ -659,7 +657,11 @@ async fn apply_with_retry<T: Target>(
     }
 }
 
-async fn write<T: Target>(target: &mut T, pipeline: &str, work: Work<'_>) -> Result<(), PipelineError> {
+async fn write<T: Target>(
+    target: &mut T,
+    pipeline: &str,
+    work: Work<'_>,
+) -> Result<(), PipelineError> {
     match work {
         Work::Rows { routed, dead, cp } => target.apply(pipeline, routed, dead, cp).await,
         Work::Ddl(change, cp) => target.apply_ddl(pipeline, change, cp).await,

@@ -128,13 +128,11 @@ impl<T: Target> Pipeline<T> {
                 )));
             }
             let after = last.and_then(|s| s.upto.clone());
-            if let Some(k) = &after {
-                if key_cmp(k, k).is_none() {
-                    return Err(PipelineError::definite(format!(
-                        "snapshot: the copy of {db}.{name} was interrupted, and its primary key is text under a collation (or floating point), whose order Sluice cannot reproduce, so the copy cannot continue exactly. Delete the rows copied so far from the target table and the table's progress (DELETE FROM sluice_snapshot WHERE pipeline = '{}' AND source_db = '{db}' AND source_table = '{name}'), then start Sluice again to copy the table from its start",
-                        self.name
-                    )));
-                }
+            if after.as_ref().is_some_and(|k| key_cmp(k, k).is_none()) {
+                return Err(PipelineError::definite(format!(
+                    "snapshot: the copy of {db}.{name} was interrupted, and its primary key is text under a collation (or floating point), whose order Sluice cannot reproduce, so the copy cannot continue exactly. Delete the rows copied so far from the target table and the table's progress (DELETE FROM sluice_snapshot WHERE pipeline = '{}' AND source_db = '{db}' AND source_table = '{name}'), then start Sluice again to copy the table from its start",
+                    self.name
+                )));
             }
             segments.push(Segment {
                 database: db.clone(),
@@ -151,7 +149,8 @@ impl<T: Target> Pipeline<T> {
         let estimated: u64 = work.iter().map(|(t, _)| t.estimated_rows).sum();
         let gtid_at_read = read.gtid.clone();
         tracing::info!(pipeline = %self.name, position = %at, tables = work.len(), rows_estimated = estimated, "snapshot: copying existing rows");
-        let mut progress = Progress::new(&self.name, self.status.clone(), &at, work.len(), estimated);
+        let mut progress =
+            Progress::new(&self.name, self.status.clone(), &at, work.len(), estimated);
         let mut chunks = read.read_all(work, self.chunk_rows);
 
         while let Some(chunk) = chunks.recv().await {
@@ -166,7 +165,10 @@ impl<T: Target> Pipeline<T> {
             if chunk.rows.is_empty() {
                 seg.done = true;
                 let seg = seg.clone();
-                if !self.apply_chunk(Vec::new(), Vec::new(), &seg, shutdown).await? {
+                if !self
+                    .apply_chunk(Vec::new(), Vec::new(), &seg, shutdown)
+                    .await?
+                {
                     return Ok(None);
                 }
                 progress.table_done();

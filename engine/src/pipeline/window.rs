@@ -243,7 +243,10 @@ mod tests {
     #[test]
     fn each_key_takes_only_the_changes_after_its_segment() {
         // Keys up to 100 were copied at 1000, the rest at 2000.
-        let w = Window::new(vec![seg(0, 1000, Some(100), false), seg(1, 2000, None, true)]);
+        let w = Window::new(vec![
+            seg(0, 1000, Some(100), false),
+            seg(1, 2000, None, true),
+        ]);
         let row = |op, before, after| RowChange { op, before, after };
         let mut tc = changes(vec![
             row(Op::Insert, None, img(5)),
@@ -302,6 +305,9 @@ mod tests {
             ),
             Some(Greater)
         );
-        assert_eq!(key_cmp(&[Value::Text("a".into())], &[Value::Text("B".into())]), None);
+        assert_eq!(
+            key_cmp(&[Value::Text("a".into())], &[Value::Text("B".into())]),
+            None
+        );
     }
 }

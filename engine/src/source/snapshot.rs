@@ -67,7 +67,8 @@ impl ConsistentRead {
                 .map(|(_, v)| v.clone())
                 .filter(|v| !v.is_empty())
         };
-        let (Some(file), Some(pos)) = (get("binlog_snapshot_file"), get("binlog_snapshot_position"))
+        let (Some(file), Some(pos)) =
+            (get("binlog_snapshot_file"), get("binlog_snapshot_position"))
         else {
             return Err(SourceError::Definite {
                 position: None,
@@ -99,7 +100,10 @@ impl ConsistentRead {
 
     /// Every base table the patterns match, sorted, with its columns and
     /// key as the read sees them.
-    pub async fn tables(&mut self, patterns: &[TablePattern]) -> Result<Vec<SqlTable>, SourceError> {
+    pub async fn tables(
+        &mut self,
+        patterns: &[TablePattern],
+    ) -> Result<Vec<SqlTable>, SourceError> {
         let names = list_tables(&mut self.conn)
             .await
             .map_err(SourceError::from_mysql)?;

@@ -48,12 +48,7 @@ pub struct SqlTable {
 }
 
 /// Tables whose rows Sluice never copies.
-const SYSTEM_SCHEMAS: &[&str] = &[
-    "mysql",
-    "information_schema",
-    "performance_schema",
-    "sys",
-];
+const SYSTEM_SCHEMAS: &[&str] = &["mysql", "information_schema", "performance_schema", "sys"];
 
 /// Every base table outside the system schemas, as (database, table),
 /// sorted.
@@ -233,7 +228,10 @@ impl SqlTable {
             schema: Arc::new(TableSchema {
                 database: self.schema.database.clone(),
                 table: self.schema.table.clone(),
-                columns: key.iter().map(|&k| self.schema.columns[k].clone()).collect(),
+                columns: key
+                    .iter()
+                    .map(|&k| self.schema.columns[k].clone())
+                    .collect(),
                 key: (0..key.len()).collect(),
                 target_table: None,
             }),
@@ -245,7 +243,13 @@ impl SqlTable {
 
 /// `(c1 OP v1) OR (c1 = v1 AND c2 OP v2) ... OR (c1 = v1 AND ... AND cn LAST vn)`:
 /// the row-order comparison, spelled out so every server uses the index.
-fn lexicographic(cols: &[String], key: &[Value], op: &str, last: &str, params: &mut Vec<My>) -> String {
+fn lexicographic(
+    cols: &[String],
+    key: &[Value],
+    op: &str,
+    last: &str,
+    params: &mut Vec<My>,
+) -> String {
     let n = cols.len();
     let mut ors = Vec::with_capacity(n);
     for i in 0..n {
@@ -305,7 +309,10 @@ fn convert(v: My, kind: SelectKind) -> Result<Value, String> {
         }
         (My::Bytes(b), SelectKind::Bytes) => V::Bytes(b),
         (My::Date(year, month, day, ..), SelectKind::Date) => V::Date(Date { year, month, day }),
-        (My::Date(year, month, day, hour, minute, second, micros), k @ (SelectKind::DateTime | SelectKind::Timestamp)) => {
+        (
+            My::Date(year, month, day, hour, minute, second, micros),
+            k @ (SelectKind::DateTime | SelectKind::Timestamp),
+        ) => {
             let t = DateTime {
                 date: Date { year, month, day },
                 hour,
@@ -317,18 +324,23 @@ fn convert(v: My, kind: SelectKind) -> Result<Value, String> {
                 V::DateTime(t)
             } else if year == 0 {
                 // The zero TIMESTAMP, which the binlog carries as 0.
-                V::Timestamp(Timestamp { seconds: 0, micros: 0 })
+                V::Timestamp(Timestamp {
+                    seconds: 0,
+                    micros: 0,
+                })
             } else {
                 V::Timestamp(Timestamp::from_utc(t))
             }
         }
-        (My::Time(negative, days, h, minutes, seconds, micros), SelectKind::Time) => V::Time(Time {
-            negative,
-            hours: (days * 24 + u32::from(h)) as u16,
-            minutes,
-            seconds,
-            micros,
-        }),
+        (My::Time(negative, days, h, minutes, seconds, micros), SelectKind::Time) => {
+            V::Time(Time {
+                negative,
+                hours: (days * 24 + u32::from(h)) as u16,
+                minutes,
+                seconds,
+                micros,
+            })
+        }
         (v, k) => return Err(format!("unexpected value {v:?} for a {k:?} column")),
     })
 }

@@ -577,12 +577,27 @@ mod tests {
 
     #[test]
     fn timestamps_round_trip_through_utc_calendar_time() {
-        for seconds in [0, 1, 86_399, 951_782_400, 1_700_000_000, 2_147_483_647, 4_102_444_800] {
-            let ts = Timestamp { seconds, micros: 123_456 };
+        for seconds in [
+            0,
+            1,
+            86_399,
+            951_782_400,
+            1_700_000_000,
+            2_147_483_647,
+            4_102_444_800,
+        ] {
+            let ts = Timestamp {
+                seconds,
+                micros: 123_456,
+            };
             assert_eq!(Timestamp::from_utc(ts.to_utc()), ts, "{seconds}");
         }
         let leap = DateTime {
-            date: Date { year: 2024, month: 2, day: 29 },
+            date: Date {
+                year: 2024,
+                month: 2,
+                day: 29,
+            },
             hour: 12,
             minute: 0,
             second: 0,

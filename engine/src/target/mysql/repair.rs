@@ -114,8 +114,7 @@ impl MysqlTarget {
             }
             enc.finish()
         };
-        let in_source: HashSet<Vec<u8>> =
-            rows.iter().map(|r| encode(&source.key_of(r))).collect();
+        let in_source: HashSet<Vec<u8>> = rows.iter().map(|r| encode(&source.key_of(r))).collect();
         let width = source.schema.columns.len();
         let mut changes = Vec::new();
         for k in present.iter().filter(|k| !in_source.contains(&encode(k))) {

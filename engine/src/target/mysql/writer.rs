@@ -133,7 +133,11 @@ impl MysqlTarget {
         })
     }
 
-    pub(super) fn error(&self, e: mysql_async::Error, what: impl FnOnce() -> String) -> PipelineError {
+    pub(super) fn error(
+        &self,
+        e: mysql_async::Error,
+        what: impl FnOnce() -> String,
+    ) -> PipelineError {
         let kind = classify(&e);
         m::target_error(
             &self.name,
@@ -164,7 +168,10 @@ impl MysqlTarget {
 
     /// The statements of a routed batch, and whether its table may be
     /// collapsed (looked up once per target table).
-    pub(super) async fn statements(&mut self, r: &Routed) -> Result<(Arc<TableSql>, bool), PipelineError> {
+    pub(super) async fn statements(
+        &mut self,
+        r: &Routed,
+    ) -> Result<(Arc<TableSql>, bool), PipelineError> {
         if r.schema.key.is_empty() {
             return Err(PipelineError::definite(format!(
                 "table {}.{} has no primary key; Sluice applies changes by primary key, so add one to the source table",
@@ -690,7 +697,10 @@ impl Target for MysqlTarget {
     async fn forget_snapshot(&mut self, pipeline: &str) -> Result<(), PipelineError> {
         let conn = self.conn().await?;
         let r = conn
-            .exec_drop("DELETE FROM sluice_snapshot WHERE pipeline = ?", (pipeline,))
+            .exec_drop(
+                "DELETE FROM sluice_snapshot WHERE pipeline = ?",
+                (pipeline,),
+            )
             .await;
         r.map_err(|e| {
             self.conn = None;
