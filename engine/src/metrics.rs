@@ -262,6 +262,8 @@ pub fn register(pipeline: &str, target: &str, plugins: &[String]) {
     counter!(SOURCE_DDL_UNPARSED).increment(0);
     counter!(CONFIG_RELOAD_FAILURES).increment(0);
     gauge!(QUEUE_BYTES, "stage" => "pipeline", "pipeline" => pipeline.to_owned()).increment(0.0);
+    counter!(SNAPSHOT_ROWS, "pipeline" => pipeline.to_owned()).increment(0);
+    gauge!(SNAPSHOT_TABLES_REMAINING, "pipeline" => pipeline.to_owned()).increment(0.0);
     for outcome in ["applied", "ignored"] {
         counter!(SCHEMA_CHANGES, "pipeline" => pipeline.to_owned(), "outcome" => outcome)
             .increment(0);
@@ -306,9 +308,8 @@ pub fn plugin_info(plugin: &str, version: &str) {
 }
 
 /// Rows copied by a snapshot.
-pub fn snapshot_rows(pipeline: &str, table: &str, n: u64) {
-    counter!(SNAPSHOT_ROWS, "pipeline" => pipeline.to_owned(), "table" => table.to_owned())
-        .increment(n);
+pub fn snapshot_rows(pipeline: &str, n: u64) {
+    counter!(SNAPSHOT_ROWS, "pipeline" => pipeline.to_owned()).increment(n);
 }
 
 pub fn snapshot_tables_remaining(pipeline: &str, n: usize) {

@@ -195,7 +195,7 @@ impl<T: Target> Pipeline<T> {
             if !self.apply_chunk(routed, dead, &seg, shutdown).await? {
                 return Ok(None);
             }
-            m::snapshot_rows(&self.name, &format!("{}.{}", seg.database, seg.table), n);
+            m::snapshot_rows(&self.name, n);
             progress.rows(n);
         }
         progress.finish("done");
