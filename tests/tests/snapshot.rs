@@ -198,6 +198,14 @@ async fn snapshot_survives_a_kill_and_hands_over_to_streaming_exactly() {
     assert_eq!(a, b, "pairs: same rows");
     let log = sluice.log_text();
     assert!(sluice.stop().success(), "{log}");
+    for table in ["snap_src.big", "snap_src.pairs"] {
+        assert!(
+            log.contains(&format!(
+                "snapshot: table copied pipeline=snap table={table}"
+            )),
+            "{log}"
+        );
+    }
     // Once the stream passed every copy's position, the progress rows go.
     let left = rows(
         &mut tgt,

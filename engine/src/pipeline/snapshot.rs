@@ -171,7 +171,7 @@ impl<T: Target> Pipeline<T> {
                 {
                     return Ok(None);
                 }
-                progress.table_done();
+                progress.table_done(seg.rows);
                 continue;
             }
             let n = chunk.rows.len() as u64;
@@ -337,7 +337,13 @@ impl Progress {
         }
     }
 
-    fn table_done(&mut self) {
+    fn table_done(&mut self, rows: u64) {
+        tracing::info!(
+            pipeline = %self.pipeline,
+            table = %self.status.table.as_deref().unwrap_or(""),
+            rows_this_run = rows,
+            "snapshot: table copied"
+        );
         self.status.tables_remaining = self.status.tables_remaining.saturating_sub(1);
         m::snapshot_tables_remaining(&self.pipeline, self.status.tables_remaining);
         self.publish();
