@@ -50,28 +50,52 @@ pub fn wanted_plugins(config: &Config) -> BTreeMap<String, PluginKind> {
     wanted
 }
 
-/// Load the plugins (off the async runtime: compiling takes tens of ms each).
-pub async fn load_plugins(config: &Config) -> Result<Option<Registry>, Vec<String>> {
-    let wanted = wanted_plugins(config);
-    let Some(dir) = config.plugin_dir() else {
-        return Ok(None);
+/// Loaded plugins, and those the pipelines name whose files are missing.
+pub struct Plugins {
+    pub registry: Option<Registry>,
+    pub missing: crate::plugin::watch::Missing,
+}
+
+/// Load the plugins (off the async runtime: compiling takes tens of ms
+/// each). A plugin whose file does not exist is returned as missing, not
+/// as an error: its pipelines wait for it. A file that exists but does not
+/// load is an error.
+pub async fn load_plugins(config: &Config) -> Result<Plugins, Vec<String>> {
+    let mut wanted = wanted_plugins(config);
+    let (Some(dir), false) = (config.plugin_dir(), wanted.is_empty()) else {
+        return Ok(Plugins {
+            registry: None,
+            missing: Default::default(),
+        });
     };
-    if wanted.is_empty() {
-        return Ok(None);
-    }
+    let configs = config.plugins.config.clone();
+    let mut missing = crate::plugin::watch::Missing::new();
+    wanted.retain(|name, kind| {
+        let present = dir.join(format!("{name}.wasm")).is_file();
+        if !present {
+            let cfg = configs
+                .get(name)
+                .map_or_else(|| "{}".to_owned(), |v| v.to_string());
+            missing.insert(name.clone(), (*kind, cfg));
+        }
+        present
+    });
     let limits = Limits {
         memory_bytes: (config.plugins.memory_mib as usize) << 20,
         deadline: Duration::from_millis(config.plugins.deadline_ms),
     };
-    let configs = config.plugins.config.clone();
     let cache = config.plugin_cache_dir();
-    tokio::task::spawn_blocking(move || {
+    let registry = tokio::task::spawn_blocking(move || {
         let runtime = Runtime::new(limits, cache)
             .map_err(|e| vec![format!("cannot start the plugin runtime: {e:#}")])?;
-        Registry::load(runtime, &dir, &wanted, &configs).map(Some)
+        Registry::load(runtime, &dir, &wanted, &configs)
     })
     .await
-    .map_err(|e| vec![format!("plugin loading panicked: {e}")])?
+    .map_err(|e| vec![format!("plugin loading panicked: {e}")])??;
+    Ok(Plugins {
+        registry: Some(registry),
+        missing,
+    })
 }
 
 /// Why the engine stopped on its own.
@@ -93,6 +117,9 @@ pub enum Control {
     Resume(String),
     /// The config file changed in its pipelines or plugin settings.
     Reload(Box<Config>),
+    /// A plugin that pipelines wait for arrived in the folder and passed
+    /// its checks.
+    PluginAppeared(String),
 }
 
 /// How one round of the engine ended.
@@ -125,14 +152,25 @@ pub async fn run(mut config: Config, shutdown: Shutdown) -> Result<(), EngineErr
         handle,
         status: status.clone(),
         admin_token: config.admin.token.clone(),
-        control: control_tx,
+        control: control_tx.clone(),
     });
     tokio::spawn(http::serve(listener, api, shutdown.clone()));
     loop {
-        match run_round(&config, &status, &mut control_rx, shutdown.clone()).await? {
+        match run_round(
+            &config,
+            &status,
+            &mut control_rx,
+            &control_tx,
+            shutdown.clone(),
+        )
+        .await?
+        {
             Outcome::Stopped => return Ok(()),
             Outcome::Next(Control::Resume(name)) => {
                 tracing::info!(pipeline = %name, "resuming: restarting every pipeline from its checkpoint");
+            }
+            Outcome::Next(Control::PluginAppeared(name)) => {
+                tracing::info!(plugin = %name, "restarting every pipeline from its checkpoint with the new plugin");
             }
             Outcome::Next(Control::Reload(new)) => {
                 tracing::info!(
@@ -150,6 +188,7 @@ async fn run_round(
     config: &Config,
     status: &Arc<Status>,
     control: &mut mpsc::UnboundedReceiver<Control>,
+    control_tx: &mpsc::UnboundedSender<Control>,
     outer: Shutdown,
 ) -> Result<Outcome, EngineError> {
     let fail = |e: String| EngineError(vec![e]);
@@ -175,19 +214,54 @@ async fn run_round(
         return Err(EngineError(problems));
     }
 
-    let registry = load_plugins(config)
-        .await
-        .map_err(EngineError)?
-        .map(Arc::new);
+    let plugins = load_plugins(config).await.map_err(EngineError)?;
+    let registry = plugins.registry.map(Arc::new);
     if let (Some(reg), Some(dir)) = (&registry, config.plugin_dir()) {
-        crate::plugin::watch::spawn(reg.clone(), dir, status.clone(), shutdown.clone())
-            .map_err(fail)?;
+        crate::plugin::watch::spawn(
+            reg.clone(),
+            dir,
+            status.clone(),
+            plugins.missing.clone(),
+            control_tx.clone(),
+            shutdown.clone(),
+        )
+        .map_err(fail)?;
     }
 
     // Build the pipelines and read their checkpoints.
     let mut pipelines = Vec::new();
     let mut checkpoints = Vec::new();
+    let mut waiting = 0;
     for pc in &config.pipelines {
+        let absent: Vec<&String> = pc
+            .filters
+            .iter()
+            .chain(&pc.mappers)
+            .filter(|n| plugins.missing.contains_key(*n))
+            .collect();
+        if !absent.is_empty() {
+            // Not started: it waits for its plugins (the watcher restarts
+            // the round when they arrive), and says so in /status, /readyz.
+            let dir = config.plugin_dir().unwrap_or_default();
+            let why = absent
+                .iter()
+                .map(|n| {
+                    format!(
+                        "plugin `{n}`: no {}",
+                        dir.join(format!("{n}.wasm")).display()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            tracing::warn!(pipeline = %pc.name, waiting_for = %why, "pipeline waits for its plugins; copy them into the plugin folder (write a temp file, then rename)");
+            status.add_pipeline(&pc.name, Vec::new());
+            status.update(&pc.name, |s| {
+                s.state = State::Waiting;
+                s.error = Some(format!("waiting for {why}"));
+            });
+            waiting += 1;
+            continue;
+        }
         let tc = &config.targets[&pc.target];
         let target = match tc.kind {
             TargetKind::Mysql => {
@@ -241,6 +315,16 @@ async fn run_round(
         tracing::info!(pipeline = %pc.name, checkpoint = ?cp.as_ref().map(|c| c.position.to_string()), "pipeline ready");
         checkpoints.push(cp);
         pipelines.push(p);
+    }
+
+    if pipelines.is_empty() {
+        // Every pipeline waits for a plugin: nothing to read for yet.
+        tracing::info!("every pipeline waits for plugins; not reading the binlog yet");
+        let mut outer = outer;
+        tokio::select! {
+            Some(ctl) = control.recv() => return Ok(Outcome::Next(ctl)),
+            _ = outer.wait() => return Ok(Outcome::Stopped),
+        }
     }
 
     // Where the reader starts (module doc).
@@ -312,7 +396,12 @@ async fn run_round(
     let mut halted = Vec::new();
     let mut running = tasks.len();
     let mut next = None;
-    while running > 0 || (waits_for_resume && !halted.is_empty() && !outer.is_fired()) {
+    // With pipelines halted (and an operator who may resume them) or
+    // waiting for plugins, the round stays up for the control that
+    // restarts it.
+    while running > 0
+        || (((waits_for_resume && !halted.is_empty()) || waiting > 0) && !outer.is_fired())
+    {
         tokio::select! {
             Some(joined) = tasks.join_next(), if running > 0 => {
                 running -= 1;
@@ -386,8 +475,17 @@ pub async fn check(config: &Config) -> Vec<String> {
             problems.push(e.to_string());
         }
     }
-    if let Err(errs) = load_plugins(config).await {
-        problems.extend(errs);
+    match load_plugins(config).await {
+        Err(errs) => problems.extend(errs),
+        Ok(p) => {
+            let dir = config.plugin_dir().unwrap_or_default();
+            for name in p.missing.keys() {
+                problems.push(format!(
+                    "plugin `{name}` not found: {} does not exist (sluice run would start its pipelines only when it arrives)",
+                    dir.join(format!("{name}.wasm")).display()
+                ));
+            }
+        }
     }
     problems
 }

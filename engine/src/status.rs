@@ -17,6 +17,8 @@ pub enum State {
     Starting,
     /// Copying existing rows (initial snapshot).
     Snapshotting,
+    /// Not started: a plugin it names is not in the plugin folder yet.
+    Waiting,
     Streaming,
     Halted,
     Stopped,
@@ -27,6 +29,7 @@ impl State {
         match self {
             State::Starting => "starting",
             State::Snapshotting => "snapshotting",
+            State::Waiting => "waiting",
             State::Streaming => "streaming",
             State::Halted => "halted",
             State::Stopped => "stopped",

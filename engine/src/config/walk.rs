@@ -409,25 +409,15 @@ impl<'a> Walker<'a> {
                 let mut names = Vec::new();
                 for (j, (plugin, span)) in list.into_iter().enumerate() {
                     let k = format!("{p}.{key}[{j}]");
-                    match &plugin_dir {
-                        None => w.error(
+                    // A missing file is not a config error: `sluice run`
+                    // lets the pipeline wait for it, `sluice check`
+                    // reports it.
+                    if plugin_dir.is_none() {
+                        w.error(
                             span,
                             &k,
                             format!("plugin `{plugin}` is named but there is no [plugins] dir"),
-                        ),
-                        Some(dir) => {
-                            let file = dir.join(format!("{plugin}.wasm"));
-                            if w.check_files && !file.is_file() {
-                                w.error(
-                                    span,
-                                    &k,
-                                    format!(
-                                        "plugin `{plugin}` not found: {} does not exist",
-                                        file.display()
-                                    ),
-                                );
-                            }
-                        }
+                        );
                     }
                     names.push(plugin);
                 }

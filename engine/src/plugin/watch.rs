@@ -15,6 +15,11 @@
 //!   takes effect between transactions; the rows in flight are unaffected.
 //! * A removed file is reported and ignored: the loaded version keeps
 //!   running until a new file arrives.
+//! * A plugin a pipeline names but that was missing at start (`Missing`)
+//!   is checked the same way when its file appears; only a file that
+//!   passes every step asks the engine to start the waiting pipelines
+//!   (`Control::PluginAppeared`), so a partial or broken new file keeps
+//!   them waiting and is counted like a refused reload.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +30,9 @@ use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
+use super::PluginKind;
 use super::registry::{Registry, version_of};
+use crate::engine::Control;
 use crate::metrics as m;
 use crate::shutdown::Shutdown;
 use crate::status::Status;
@@ -70,11 +77,18 @@ fn plugin_name(path: &Path) -> Option<String> {
     (!stem.is_empty() && !name.starts_with('.')).then(|| stem.to_owned())
 }
 
-/// Start watching `dir` for the plugins in `registry` until shutdown.
+/// Plugins the pipelines name whose files were missing at start: the kind
+/// they are used as and their config (JSON text for `init`).
+pub type Missing = BTreeMap<String, (PluginKind, String)>;
+
+/// Start watching `dir` for the plugins in `registry`, and for the
+/// `missing` ones, until shutdown.
 pub fn spawn(
     registry: Arc<Registry>,
     dir: PathBuf,
     status: Arc<Status>,
+    missing: Missing,
+    control: mpsc::UnboundedSender<Control>,
     mut shutdown: Shutdown,
 ) -> Result<(), String> {
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -102,8 +116,17 @@ pub fn spawn(
                 pending.extend(changes(&ev));
             }
             for (path, change) in pending {
-                if let Some(name) = plugin_name(&path) {
-                    reload(&registry, &status, &name, &path, change).await;
+                let Some(name) = plugin_name(&path) else {
+                    continue;
+                };
+                match missing.get(&name) {
+                    Some(want) if change == Change::Written => {
+                        if appeared(&registry, &name, &path, want).await {
+                            let _ = control.send(Control::PluginAppeared(name));
+                        }
+                    }
+                    Some(_) => {}
+                    None => reload(&registry, &status, &name, &path, change).await,
                 }
             }
         }
@@ -139,27 +162,8 @@ async fn reload(
     if version_of(&bytes) == old.version {
         return;
     }
-    let (runtime, name_owned, path_owned, config) = (
-        registry.runtime.clone(),
-        name.to_owned(),
-        path.to_owned(),
-        old.config.clone(),
-    );
-    let kind = handle.kind;
-    let loaded = tokio::task::spawn_blocking(move || {
-        let loaded = runtime.load_bytes(&name_owned, &bytes, &path_owned, config)?;
-        if loaded.kind() != kind {
-            return Err(format!(
-                "plugin `{name_owned}` is now a {} but pipelines use it as a {}",
-                loaded.kind().as_str(),
-                kind.as_str()
-            ));
-        }
-        runtime.validate(&name_owned, &loaded)?;
-        Ok(loaded)
-    })
-    .await
-    .unwrap_or_else(|e| Err(format!("validation panicked: {e}")));
+    let config = old.config.clone();
+    let loaded = check(registry, name, bytes, path, handle.kind, config).await;
     match loaded {
         Ok(loaded) => {
             let version = loaded.version.clone();
@@ -171,6 +175,68 @@ async fn reload(
         }
         Err(reason) => fail(name, &reason),
     }
+}
+
+/// Whether a newly written file of a missing plugin loads, is of the kind
+/// the pipelines use it as, and passes `init` and a test call.
+async fn appeared(
+    registry: &Registry,
+    name: &str,
+    path: &Path,
+    want: &(PluginKind, String),
+) -> bool {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(_) => return false,
+    };
+    let (kind, config) = want.clone();
+    let checked = check(registry, name, bytes, path, kind, config).await;
+    match checked {
+        Ok(_) => {
+            tracing::info!(
+                plugin = name,
+                "a missing plugin arrived; starting the pipelines that wait for it"
+            );
+            true
+        }
+        Err(reason) => {
+            m::plugin_reload(name, "failed");
+            tracing::warn!(
+                plugin = name,
+                reason,
+                "new plugin file refused; its pipelines keep waiting"
+            );
+            false
+        }
+    }
+}
+
+/// Compile a plugin file, check it is of the `kind` its pipelines use it
+/// as, instantiate it and call `init` and one test call, on a blocking
+/// thread.
+async fn check(
+    registry: &Registry,
+    name: &str,
+    bytes: Vec<u8>,
+    path: &Path,
+    kind: PluginKind,
+    config: String,
+) -> Result<super::registry::Loaded, String> {
+    let (runtime, name, path) = (registry.runtime.clone(), name.to_owned(), path.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let loaded = runtime.load_bytes(&name, &bytes, &path, config)?;
+        if loaded.kind() != kind {
+            return Err(format!(
+                "plugin `{name}` is a {} but pipelines use it as a {}",
+                loaded.kind().as_str(),
+                kind.as_str()
+            ));
+        }
+        runtime.validate(&name, &loaded)?;
+        Ok(loaded)
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("validation panicked: {e}")))
 }
 
 fn fail(name: &str, reason: &str) {
