@@ -20,6 +20,12 @@
 //! or before its checkpoint. The pipeline never waits for a group to fill:
 //! an idle source is applied at once.
 //!
+//! # After a snapshot
+//! A pipeline that copied its tables' rows (`snapshot`) starts streaming
+//! at the oldest position a copy was read at; until the stream passes the
+//! newest one, each row change is kept only if it ends after its key's
+//! copy (`window`), so no change is applied to a row twice or missed.
+//!
 //! # Schema changes
 //! A DDL statement on a copied table closes the group before it (DDL cannot
 //! share a target transaction) and follows the pipeline's `ddl` policy:
