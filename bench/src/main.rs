@@ -306,8 +306,23 @@ fn examples(dir: &std::path::Path, rounds: usize, base: &TableChanges) -> anyhow
         ("filter_by", PluginKind::Filter),
         ("mask_pii", PluginKind::Mapper),
         ("line_total", PluginKind::Mapper),
+        ("project", PluginKind::Mapper),
+        ("rename", PluginKind::Mapper),
+        ("fan_out", PluginKind::Mapper),
     ];
     let configs = BTreeMap::from([
+        (
+            "project".to_string(),
+            serde_json::json!({"keep": ["id", "sku", "price"]}),
+        ),
+        (
+            "rename".to_string(),
+            serde_json::json!({"columns": ["name:product_name", "sku:code"], "table": "items"}),
+        ),
+        (
+            "fan_out".to_string(),
+            serde_json::json!({"into": "prices", "columns": ["id", "price"]}),
+        ),
         (
             "filter_by".to_string(),
             serde_json::json!({"column": "status", "op": "!=", "value": "discontinued"}),
@@ -372,6 +387,16 @@ fn examples(dir: &std::path::Path, rounds: usize, base: &TableChanges) -> anyhow
             "| {name} (mapper) | {wasm:.0} | {native:.0} | {:.1}x |",
             wasm / native.max(0.01)
         );
+    }
+    // Shape-only mappers: the edits are host operations (drop, rename,
+    // set-table, emit), so there is no native version to compare with.
+    for name in ["project", "rename", "fan_out"] {
+        let mut m = instance(name);
+        let wasm = time(rounds, || {
+            let (b, e) = m.map(base.clone()).unwrap();
+            std::hint::black_box(edits::apply(b, e).unwrap());
+        }) - clone_ns;
+        println!("| {name} (mapper) | {wasm:.0} | - | - |");
     }
     Ok(())
 }
