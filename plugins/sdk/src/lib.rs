@@ -44,6 +44,7 @@
 #[doc(hidden)]
 pub mod __rt;
 mod config;
+pub mod mask;
 mod rows;
 
 pub use rows::{Row, RowMut, Rows};

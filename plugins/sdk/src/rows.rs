@@ -269,6 +269,16 @@ impl<'r, 'a> RowMut<'r, 'a> {
             .push((self.row.index, value));
     }
 
+    /// Replace a text cell of the current image by `mask` of it (see
+    /// [`crate::mask`]), e.g. `row.mask("email", sluice::mask::email)`.
+    /// A NULL, a non-text cell or a column the table does not have is left
+    /// alone, so one mapper can serve tables with and without the column.
+    pub fn mask(&mut self, name: &str, mask: fn(&str) -> String) {
+        if let Some(v) = self.str(name).map(mask) {
+            self.set(name, Value::Text(v));
+        }
+    }
+
     /// Drop this row change.
     pub fn drop_row(&mut self) {
         self.log.dropped_rows.push(self.row.index as u32);
