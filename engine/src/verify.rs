@@ -277,6 +277,22 @@ async fn boundary(
     Ok(rows.into_iter().next())
 }
 
+/// The SQL of a row's hash: MD5 over every column as bytes and a map of
+/// its NULLs (module doc).
+fn row_hash(table: &SqlTable) -> String {
+    let cols: Vec<String> = table.schema.columns.iter().map(|c| quote(c)).collect();
+    let values: Vec<String> = cols
+        .iter()
+        .map(|c| format!("CAST({c} AS BINARY)"))
+        .collect();
+    let nulls: Vec<String> = cols.iter().map(|c| format!("ISNULL({c})")).collect();
+    format!(
+        "MD5(CONCAT_WS('#', {}, CONCAT({})))",
+        values.join(", "),
+        nulls.join(", ")
+    )
+}
+
 /// Row count and XOR of per-row hashes of a key range (module doc).
 async fn checksum<Q: Queryable>(
     conn: &mut Q,
@@ -284,20 +300,10 @@ async fn checksum<Q: Queryable>(
     quoted: &str,
     range: &Range,
 ) -> Result<(u64, u64), String> {
-    let cols: Vec<String> = table.schema.columns.iter().map(|c| quote(c)).collect();
-    let values = cols
-        .iter()
-        .map(|c| format!("CAST({c} AS BINARY)"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let nulls = cols
-        .iter()
-        .map(|c| format!("ISNULL({c})"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let hash = row_hash(table);
     let (cond, params) = table.key_range(range.after.as_deref(), range.upto.as_deref());
     let sql = format!(
-        "SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(LEFT(MD5(CONCAT_WS('#', {values}, CONCAT({nulls}))), 16), 16, 10) AS UNSIGNED)), 0) FROM {quoted} WHERE {cond}"
+        "SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(LEFT({hash}, 16), 16, 10) AS UNSIGNED)), 0) FROM {quoted} WHERE {cond}"
     );
     let row: Option<(u64, u64)> = conn
         .exec_first(sql, params)
@@ -398,17 +404,7 @@ async fn first_differences(
     target_table: &str,
     range: &Range,
 ) -> Result<String, String> {
-    let cols: Vec<String> = table.schema.columns.iter().map(|c| quote(c)).collect();
-    let values = cols
-        .iter()
-        .map(|c| format!("CAST({c} AS BINARY)"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let nulls = cols
-        .iter()
-        .map(|c| format!("ISNULL({c})"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let hash = row_hash(table);
     let key_text = table
         .schema
         .key
@@ -424,10 +420,8 @@ async fn first_differences(
         .collect::<Vec<_>>()
         .join(", ");
     let (cond, params) = table.key_range(range.after.as_deref(), range.upto.as_deref());
-    let row_hash = |quoted: &str| {
-        format!(
-            "SELECT CONCAT_WS(', ', {key_text}), MD5(CONCAT_WS('#', {values}, CONCAT({nulls}))) FROM {quoted} WHERE {cond}"
-        )
+    let query = |quoted: &str| {
+        format!("SELECT CONCAT_WS(', ', {key_text}), {hash} FROM {quoted} WHERE {cond}")
     };
     let mut sconn = server.connect().await.map_err(src)?;
     sconn
@@ -440,11 +434,11 @@ async fn first_differences(
             .collect()
     };
     let s: Vec<(Vec<u8>, String)> = sconn
-        .exec(row_hash(&table.quoted()), params.clone())
+        .exec(query(&table.quoted()), params.clone())
         .await
         .map_err(|e| e.to_string())?;
     let t: Vec<(Vec<u8>, String)> = tconn
-        .exec(row_hash(&quote_table(target_table)), params)
+        .exec(query(&quote_table(target_table)), params)
         .await
         .map_err(|e| e.to_string())?;
     let (s, t) = (fetch(s), fetch(t));

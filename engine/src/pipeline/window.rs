@@ -35,8 +35,9 @@ use crate::target::Segment;
 /// Snapshot segments still ahead of (or at) the stream.
 #[derive(Debug, Default)]
 pub struct Window {
-    /// Per source table, its segments by `seq`.
-    tables: HashMap<(String, String), Vec<Segment>>,
+    /// Per source database and table, its segments by `seq` (nested, so
+    /// a lookup borrows the names instead of building a key).
+    tables: HashMap<String, HashMap<String, Vec<Segment>>>,
     /// The largest segment position: past it, the window is closed.
     until: Option<BinlogPosition>,
 }
@@ -49,11 +50,13 @@ impl Window {
                 w.until = Some(s.position.clone());
             }
             w.tables
-                .entry((s.database.clone(), s.table.clone()))
+                .entry(s.database.clone())
+                .or_default()
+                .entry(s.table.clone())
                 .or_default()
                 .push(s);
         }
-        for segs in w.tables.values_mut() {
+        for segs in w.tables.values_mut().flat_map(|t| t.values_mut()) {
             segs.sort_by_key(|s| s.seq);
         }
         w
@@ -69,7 +72,8 @@ impl Window {
     pub fn filter(&self, tc: &mut TableChanges, end: &BinlogPosition) -> Result<(), String> {
         let Some(segs) = self
             .tables
-            .get(&(tc.schema.database.clone(), tc.schema.table.clone()))
+            .get(&tc.schema.database)
+            .and_then(|t| t.get(&tc.schema.table))
         else {
             return Ok(());
         };
@@ -81,8 +85,7 @@ impl Window {
         }
         let key = &tc.schema.key;
         let fresh = |image: &Vec<Value>| -> Result<bool, String> {
-            let k: Vec<Value> = key.iter().map(|&i| image[i].clone()).collect();
-            Ok(*end > segment_of(segs, &k)?.position)
+            Ok(*end > segment_of(segs, image, key)?.position)
         };
         let mut kept = Vec::with_capacity(tc.rows.len());
         for row in tc.rows.drain(..) {
@@ -109,13 +112,17 @@ impl Window {
     }
 }
 
-/// The segment holding `key`: the first whose `upto` is at or after it,
-/// else the last.
-fn segment_of<'s>(segs: &'s [Segment], key: &[Value]) -> Result<&'s Segment, String> {
+/// The segment holding the key (columns `key`) of `image`: the first whose
+/// `upto` is at or after it, else the last.
+fn segment_of<'s>(
+    segs: &'s [Segment],
+    image: &[Value],
+    key: &[usize],
+) -> Result<&'s Segment, String> {
     let (last, rest) = segs.split_last().expect("at least one segment");
     for s in rest {
         let Some(upto) = &s.upto else { continue };
-        match key_cmp(key, upto) {
+        match key_cmp(key.iter().map(|&i| &image[i]), upto) {
             Some(Ordering::Less | Ordering::Equal) => return Ok(s),
             Some(Ordering::Greater) => {}
             None => {
@@ -130,15 +137,24 @@ fn segment_of<'s>(segs: &'s [Segment], key: &[Value]) -> Result<&'s Segment, Str
 }
 
 /// Compare two primary keys in the server's order, when that order is
-/// known outside the server (module doc).
-pub fn key_cmp(a: &[Value], b: &[Value]) -> Option<Ordering> {
-    for (x, y) in a.iter().zip(b) {
+/// known outside the server (module doc). `a` is borrowed cell by cell, so
+/// a row's key is compared without copying it out.
+pub fn key_cmp<'v>(a: impl IntoIterator<Item = &'v Value>, b: &[Value]) -> Option<Ordering> {
+    let mut a = a.into_iter();
+    for y in b {
+        let Some(x) = a.next() else {
+            return Some(Ordering::Less);
+        };
         match value_cmp(x, y)? {
             Ordering::Equal => {}
             other => return Some(other),
         }
     }
-    Some(a.len().cmp(&b.len()))
+    Some(if a.next().is_some() {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    })
 }
 
 fn value_cmp(a: &Value, b: &Value) -> Option<Ordering> {

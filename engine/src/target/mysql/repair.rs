@@ -24,7 +24,7 @@ use mysql_async::TxOpts;
 use mysql_async::prelude::Queryable;
 
 use super::MysqlTarget;
-use super::writer::batched;
+use super::writer::{batched, encode_key};
 use crate::change::{Op, RowChange, Value};
 use crate::error::PipelineError;
 use crate::position::{BinlogFile, BinlogPosition};
@@ -107,17 +107,14 @@ impl MysqlTarget {
             .await
             .map_err(|e| format!("target `{name}`: reading the keys of {target_table}: {e}"))?;
 
-        let encode = |k: &[Value]| -> Vec<u8> {
-            let mut enc = sluice_cell::Encoder::new();
-            for v in k {
-                enc.push(v.as_cell());
-            }
-            enc.finish()
-        };
-        let in_source: HashSet<Vec<u8>> = rows.iter().map(|r| encode(&source.key_of(r))).collect();
+        let in_source: HashSet<Vec<u8>> =
+            rows.iter().map(|r| encode_key(&source.key_of(r))).collect();
         let width = source.schema.columns.len();
         let mut changes = Vec::new();
-        for k in present.iter().filter(|k| !in_source.contains(&encode(k))) {
+        for k in present
+            .iter()
+            .filter(|k| !in_source.contains(&encode_key(k)))
+        {
             let mut image = vec![Value::Null; width];
             for (i, &col) in source.schema.key.iter().enumerate() {
                 image[col] = k[i].clone();

@@ -710,7 +710,7 @@ impl Target for MysqlTarget {
 }
 
 /// A primary key in the cell encoding (typed, so it reads back exactly).
-fn encode_key(key: &[Value]) -> Vec<u8> {
+pub(super) fn encode_key(key: &[Value]) -> Vec<u8> {
     let mut enc = sluice_cell::Encoder::new();
     for v in key {
         enc.push(v.as_cell());
