@@ -3,8 +3,10 @@
 //! keeps inserting, updating, deleting and moving rows to other keys, and
 //! the engine is SIGKILLed once in the middle of the copy. After the
 //! restart it continues from its last finished chunk (it copies fewer
-//! rows the second time), and once streaming has caught up both tables on
-//! the target equal the source: same rows, same `CHECKSUM TABLE`.
+//! rows the second time); in the second run the snapshot's source
+//! connection is killed too, and the copy continues from its progress.
+//! Once streaming has caught up both tables on the target equal the
+//! source: same rows, same `CHECKSUM TABLE`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -145,6 +147,28 @@ async fn snapshot_survives_a_kill_and_hands_over_to_streaming_exactly() {
     );
 
     let mut sluice = Sluice::start(&env, &dir, port);
+    // Kill the snapshot's source connection in the middle of a chunk read:
+    // a transient error, so the copy continues from its recorded progress
+    // in a new consistent read (a third segment).
+    let mut killed = false;
+    for _ in 0..2000 {
+        let ids: Vec<u64> = src
+            .query(
+                "SELECT ID FROM information_schema.PROCESSLIST \
+                 WHERE INFO LIKE 'SELECT %FROM `snap\\_src`.`big` WHERE%'",
+            )
+            .await
+            .unwrap();
+        if let Some(id) = ids.first() {
+            if copied(&sluice) >= 100_000.0 {
+                let _ = src.query_drop(format!("KILL {id}")).await;
+                killed = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(killed, "found the snapshot's read query to kill");
     wait_for(Duration::from_secs(300), "the snapshot to finish", || {
         let (_, s) = sluice.get("/status");
         let s: serde_json::Value = serde_json::from_str(&s).unwrap_or_default();
@@ -198,6 +222,10 @@ async fn snapshot_survives_a_kill_and_hands_over_to_streaming_exactly() {
     assert_eq!(a, b, "pairs: same rows");
     let log = sluice.log_text();
     assert!(sluice.stop().success(), "{log}");
+    assert!(
+        log.contains("snapshot interrupted; continuing from its recorded progress"),
+        "{log}"
+    );
     for table in ["snap_src.big", "snap_src.pairs"] {
         assert!(
             log.contains(&format!(
