@@ -4,6 +4,8 @@
 //! runs of consecutive changes to the same table ([`TableChanges`]), and the
 //! position it ends at. Plugins see one run at a time as a batch; targets
 //! apply a whole transaction atomically together with its end position.
+//! A transaction too large to hold is handed over in [`Piece`]s, which a
+//! pipeline applies in one open target transaction.
 
 use std::sync::Arc;
 
@@ -93,4 +95,36 @@ pub struct Transaction {
     pub bytes: usize,
     /// The schema change this transaction is, if it is one.
     pub ddl: Option<crate::source::ddl::Ddl>,
+    /// Which piece of its source transaction this is ([`Piece`]).
+    pub piece: Piece,
+}
+
+impl Transaction {
+    /// Whether this is a whole source transaction, not one piece of a
+    /// large one.
+    pub fn is_whole(&self) -> bool {
+        self.piece == Piece::WHOLE
+    }
+}
+
+/// A source transaction larger than the reader's fragment size is handed
+/// over in pieces, so it is never held whole in memory. Pieces come in
+/// order, `index` 0 first; only the `last` carries the GTID and ends where
+/// the transaction ends. A piece that is not the last ends (its `end`) at
+/// the event it was cut after, which lies strictly inside the transaction:
+/// a checkpoint, always a transaction's end, is at or after a piece's
+/// `end` exactly when it is at or after the whole transaction's end, so the
+/// "skip what ends at or before the checkpoint" rule holds for pieces too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Piece {
+    pub index: u32,
+    pub last: bool,
+}
+
+impl Piece {
+    /// A transaction handed over whole.
+    pub const WHOLE: Piece = Piece {
+        index: 0,
+        last: true,
+    };
 }

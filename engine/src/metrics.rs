@@ -33,6 +33,7 @@ pub const CHECKPOINT_AGE: &str = "sluice_checkpoint_age_seconds";
 pub const QUEUE_BYTES: &str = "sluice_queue_bytes";
 pub const PLUGIN_RELOADS: &str = "sluice_plugin_reloads_total";
 pub const SOURCE_DDL_UNPARSED: &str = "sluice_source_ddl_unparsed_total";
+pub const SOURCE_LARGE_TRANSACTIONS: &str = "sluice_source_large_transactions_total";
 pub const CONFIG_RELOAD_FAILURES: &str = "sluice_config_reload_failures_total";
 pub const SCHEMA_CHANGES: &str = "sluice_schema_changes_total";
 pub const GROUP_TRANSACTIONS: &str = "sluice_group_transactions";
@@ -63,6 +64,7 @@ pub const ALL: &[&str] = &[
     QUEUE_BYTES,
     PLUGIN_RELOADS,
     SOURCE_DDL_UNPARSED,
+    SOURCE_LARGE_TRANSACTIONS,
     CONFIG_RELOAD_FAILURES,
     SCHEMA_CHANGES,
     GROUP_TRANSACTIONS,
@@ -154,6 +156,10 @@ pub fn install() -> Result<PrometheusHandle, String> {
         "DDL statements in the binlog that Sluice could not parse (logged; decoding is unaffected)."
     );
     describe_counter!(
+        SOURCE_LARGE_TRANSACTIONS,
+        "Source transactions larger than the fragment size, handed to the pipelines in pieces."
+    );
+    describe_counter!(
         CONFIG_RELOAD_FAILURES,
         "Config file changes refused (invalid, or needing a restart); the running config stays."
     );
@@ -205,6 +211,10 @@ pub fn config_reload_failure() {
 
 pub fn source_ddl_unparsed() {
     counter!(SOURCE_DDL_UNPARSED).increment(1);
+}
+
+pub fn source_large_transaction() {
+    counter!(SOURCE_LARGE_TRANSACTIONS).increment(1);
 }
 
 pub fn source_reconnect() {
@@ -260,6 +270,7 @@ pub fn queue_bytes(pipeline: &str, delta: f64) {
 pub fn register(pipeline: &str, target: &str, plugins: &[String]) {
     counter!(SOURCE_RECONNECTS).increment(0);
     counter!(SOURCE_DDL_UNPARSED).increment(0);
+    counter!(SOURCE_LARGE_TRANSACTIONS).increment(0);
     counter!(CONFIG_RELOAD_FAILURES).increment(0);
     gauge!(QUEUE_BYTES, "stage" => "pipeline", "pipeline" => pipeline.to_owned()).increment(0.0);
     counter!(SNAPSHOT_ROWS, "pipeline" => pipeline.to_owned()).increment(0);

@@ -159,12 +159,12 @@ async fn snapshot_survives_a_kill_and_hands_over_to_streaming_exactly() {
             )
             .await
             .unwrap();
-        if let Some(id) = ids.first() {
-            if copied(&sluice) >= 100_000.0 {
-                let _ = src.query_drop(format!("KILL {id}")).await;
-                killed = true;
-                break;
-            }
+        if let Some(id) = ids.first()
+            && copied(&sluice) >= 100_000.0
+        {
+            let _ = src.query_drop(format!("KILL {id}")).await;
+            killed = true;
+            break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -20,6 +20,28 @@
 //! or before its checkpoint. The pipeline never waits for a group to fill:
 //! an idle source is applied at once.
 //!
+//! # Large transactions
+//! A source transaction larger than the reader's fragment size arrives in
+//! pieces (`change::Piece`). It is never grouped: the group before it is
+//! committed, then each piece goes through the plugin chain (pinned to one
+//! plugin version for the whole transaction) and into one open target
+//! transaction (`Target::apply_part`), and its queue share is returned at
+//! once, so memory stays bounded by the queue, not the transaction. The
+//! last piece commits with the transaction's checkpoint, so the target
+//! shows all of it or none, as with any transaction.
+//! * The source reconnected in the middle: it sends the transaction again
+//!   from its first piece; a first piece while one is open rolls the open
+//!   one back.
+//! * The target failed in the middle: the open target transaction is gone
+//!   and the pieces before are consumed. The pipeline waits for the target,
+//!   reads its checkpoint back (a lost reply to the final COMMIT may hide a
+//!   success) and otherwise ends with a transient error, on which the
+//!   engine restarts the round from the checkpoints, so the reader sends
+//!   the transaction again.
+//! * A definite error follows `on_error` as usual: `halt` rolls back the
+//!   open transaction, so the checkpoint stays before it.
+//! * Shutdown in the middle rolls back the open transaction.
+//!
 //! # After a snapshot
 //! A pipeline that copied its tables' rows (`snapshot`) starts streaming
 //! at the oldest position a copy was read at; until the stream passes the
@@ -115,6 +137,20 @@ pub struct Pipeline<T: Target> {
     /// The stream passed the window; its segments are deleted from the
     /// target after the next commit.
     forget_window: bool,
+    /// The large transaction being applied in pieces, if any.
+    open: Option<Open>,
+}
+
+/// A large source transaction being applied piece by piece.
+struct Open {
+    /// The index of the next piece.
+    next: u32,
+    /// Whether any piece wrote to the target (which then holds an open
+    /// transaction).
+    written: bool,
+    rows_in: u64,
+    rows_out: u64,
+    started: Instant,
 }
 
 impl<T: Target> Pipeline<T> {
@@ -138,6 +174,7 @@ impl<T: Target> Pipeline<T> {
             chunk_rows: config.snapshot_chunk_rows,
             window: None,
             forget_window: false,
+            open: None,
         }
     }
 
@@ -203,20 +240,37 @@ impl<T: Target> Pipeline<T> {
     ) -> Result<(), PipelineError> {
         self.status
             .update(&self.name, |s| s.state = State::Streaming);
+        // A piece of a large transaction met while gathering a group.
+        let mut carried: Option<Queued> = None;
         loop {
-            let first = tokio::select! {
-                biased;
-                _ = shutdown.wait() => return Ok(()),
-                t = rx.recv() => match t {
-                    Some(t) => t,
-                    None => return Ok(()),
+            let first = match carried.take() {
+                Some(q) => q,
+                None => tokio::select! {
+                    biased;
+                    _ = shutdown.wait() => return self.stop().await,
+                    t = rx.recv() => match t {
+                        Some(t) => t,
+                        None => return self.stop().await,
+                    },
                 },
             };
+            if !first.txn.is_whole() || self.open.is_some() {
+                self.piece(first, &mut shutdown).await?;
+                if shutdown.is_fired() {
+                    return self.stop().await;
+                }
+                continue;
+            }
             // Gather what is already queued, up to the group's bounds; never
             // wait for more, so an idle source costs no latency.
             let mut group = Group::new();
             let mut next = Some(first);
             while let Some(q) = next.take() {
+                if !q.txn.is_whole() {
+                    // Pieces are never grouped: apply the group first.
+                    carried = Some(q);
+                    break;
+                }
                 m::queue_bytes(&self.name, -(q.txn.bytes as f64));
                 let Queued { txn, permit } = q;
                 if let Some(ddl) = self.schema_change(&txn) {
@@ -242,6 +296,176 @@ impl<T: Target> Pipeline<T> {
             self.commit(&mut group, &mut shutdown).await?;
             if shutdown.is_fired() {
                 return Ok(());
+            }
+        }
+    }
+
+    /// Stop between transactions: a large transaction still open is rolled
+    /// back (its checkpoint was never written).
+    async fn stop(&mut self) -> Result<(), PipelineError> {
+        if self.open.take().is_some() {
+            self.target.abandon().await;
+        }
+        Ok(())
+    }
+
+    /// Apply one piece of a large transaction (module doc).
+    async fn piece(&mut self, q: Queued, shutdown: &mut Shutdown) -> Result<(), PipelineError> {
+        m::queue_bytes(&self.name, -(q.txn.bytes as f64));
+        let Queued { txn, permit } = q;
+        let (piece, end) = (txn.piece, txn.end.clone());
+        if piece.index == 0 && self.open.take().is_some() {
+            tracing::info!(pipeline = %self.name, position = %end, "the source sends a large transaction again from its start (it reconnected); rolling back what was applied of it");
+            self.target.abandon().await;
+        }
+        if self
+            .checkpoint
+            .as_ref()
+            .is_some_and(|c| txn.end <= c.position)
+        {
+            return Ok(());
+        }
+        match &self.open {
+            None if piece.index == 0 => {
+                tracing::info!(pipeline = %self.name, position = %end, "a large source transaction: applying it in pieces in one target transaction");
+                self.open = Some(Open {
+                    next: 0,
+                    written: false,
+                    rows_in: 0,
+                    rows_out: 0,
+                    started: Instant::now(),
+                });
+            }
+            Some(o) if o.next == piece.index => {}
+            _ => {
+                self.stop().await?;
+                return Err(PipelineError::definite(format!(
+                    "piece {} of a large transaction arrived without the pieces before it",
+                    piece.index
+                ))
+                .at(&end));
+            }
+        }
+        let mut group = Group::new();
+        if let Err(e) = self.add(txn, permit, &mut group) {
+            self.stop().await?;
+            return Err(e.at(&end));
+        }
+        let open = self.open.as_mut().expect("set above");
+        open.next += 1;
+        let empty = group.routed.is_empty() && group.dead.is_empty();
+        if !piece.last {
+            open.rows_in += group.rows_in;
+            if empty {
+                return Ok(());
+            }
+            open.written = true;
+            if self.write_piece(&mut group, false, shutdown).await? {
+                let open = self.open.as_mut().expect("still open");
+                open.rows_out += group
+                    .routed
+                    .iter()
+                    .map(|r| r.rows.len() as u64)
+                    .sum::<u64>();
+            }
+            return Ok(());
+        }
+        let open = self.open.take().expect("set above");
+        group.rows_in += open.rows_in;
+        if !open.written {
+            // Nothing of it reached the target yet: a group like any other.
+            return self.commit(&mut group, shutdown).await;
+        }
+        let rows_out = open.rows_out
+            + group
+                .routed
+                .iter()
+                .map(|r| r.rows.len() as u64)
+                .sum::<u64>();
+        if self.write_piece(&mut group, true, shutdown).await? {
+            let cp = group.ends.last().expect("one transaction").0.clone();
+            tracing::info!(pipeline = %self.name, position = %cp.position, rows = group.rows_in, took = ?open.started.elapsed(), "large transaction applied");
+            self.committed(&mut group, cp, open.started, rows_out, false)
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Write a piece into the open target transaction (the last one with
+    /// its checkpoint, committing it). `Ok(false)`: shutdown came while the
+    /// target was down, nothing more is written.
+    async fn write_piece(
+        &mut self,
+        group: &mut Group,
+        last: bool,
+        shutdown: &mut Shutdown,
+    ) -> Result<bool, PipelineError> {
+        let cp = group.ends.last().expect("one transaction").0.clone();
+        loop {
+            let result = if last {
+                (self.target)
+                    .apply(&self.name, &group.routed, &group.dead, &cp)
+                    .await
+            } else {
+                (self.target)
+                    .apply_part(&self.name, &group.routed, &group.dead)
+                    .await
+            };
+            match result {
+                Ok(()) => return Ok(true),
+                Err(e) if e.row.is_some() && self.on_error != OnError::Halt => {
+                    // Back at the piece's savepoint: set the row aside and
+                    // write the piece again.
+                    self.set_aside_row(group, e)?;
+                }
+                Err(e) if e.is_transient() => {
+                    self.open = None;
+                    return self.lost_open(last.then_some(&cp), e, shutdown).await;
+                }
+                Err(e) => {
+                    self.stop().await?;
+                    return Err(e.at(&cp.position));
+                }
+            }
+        }
+    }
+
+    /// The target lost the open transaction of a large one in the middle.
+    /// Wait for it to answer; then the work is done if the final COMMIT
+    /// landed after all (`Ok(true)`), and otherwise the transaction must be
+    /// read again from its start, which the error asks of the engine.
+    async fn lost_open(
+        &mut self,
+        cp: Option<&Checkpoint>,
+        e: PipelineError,
+        shutdown: &mut Shutdown,
+    ) -> Result<bool, PipelineError> {
+        tracing::warn!(pipeline = %self.name, error = %e, "the target failed in the middle of a large transaction; waiting for it, then reading the transaction again");
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.target.checkpoint(&self.name).await {
+                Ok(done) => {
+                    if let (Some(cp), Some(done)) = (cp, done)
+                        && done.position >= cp.position
+                    {
+                        return Ok(true);
+                    }
+                    return Err(PipelineError {
+                        message: format!(
+                            "the target lost a large transaction in the middle ({}); restarting from the checkpoints to read it again",
+                            e.message
+                        ),
+                        ..e
+                    });
+                }
+                Err(err) if err.is_transient() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {},
+                        _ = shutdown.wait() => return Ok(false),
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(err) => return Err(err),
             }
         }
     }
@@ -331,7 +555,10 @@ impl<T: Target> Pipeline<T> {
         {
             return Ok(());
         }
-        self.chain.pin();
+        if txn.piece.index == 0 {
+            // One plugin version per source transaction, pieces included.
+            self.chain.pin();
+        }
         let (end, gtid, timestamp, bytes) = (txn.end.clone(), txn.gtid, txn.timestamp, txn.bytes);
         if txn.mysql_gtid.is_some() {
             self.mysql_gtid = txn.mysql_gtid;
@@ -464,19 +691,7 @@ impl<T: Target> Pipeline<T> {
                 // A row the target rejects: with skip or dead-letter, set it
                 // aside and apply the rest of the group again.
                 Err(e) if e.row.is_some() && self.on_error != OnError::Halt => {
-                    let (b, r) = e.row.expect("checked");
-                    let row = group.routed[b].rows.remove(r);
-                    let (schema, end) =
-                        (group.routed[b].schema.clone(), group.routed[b].end.clone());
-                    let err = e.at(&end);
-                    self.set_aside(
-                        err,
-                        &schema,
-                        1,
-                        std::slice::from_ref(&row),
-                        &end,
-                        &mut group.dead,
-                    )?;
+                    self.set_aside_row(group, e)?;
                 }
                 Err(e) => {
                     // Name the transaction the rejected row is from, and
@@ -496,6 +711,27 @@ impl<T: Target> Pipeline<T> {
                 }
             }
         }
+        let rows_out: u64 = group.routed.iter().map(|r| r.rows.len() as u64).sum();
+        self.committed(group, cp, started, rows_out, halted.is_some())
+            .await;
+        match halted {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Bookkeeping after a group committed with checkpoint `cp`: status,
+    /// metrics, and the finished snapshot window. `truncated`: a halt cut
+    /// the group short.
+    async fn committed(
+        &mut self,
+        group: &mut Group,
+        cp: Checkpoint,
+        started: Instant,
+        rows_out: u64,
+        truncated: bool,
+    ) {
+        let rows_in = group.rows_in;
         self.checkpoint = Some(cp.clone());
         self.last_write = Instant::now();
         if self.forget_window {
@@ -508,13 +744,12 @@ impl<T: Target> Pipeline<T> {
                 }
             }
         }
-        let rows_out: u64 = group.routed.iter().map(|r| r.rows.len() as u64).sum();
         m::target_batch(&self.target_name, started.elapsed());
         m::group(&self.name, group.ends.len());
         let timestamp = group.ends.last().map_or(0, |e| e.1);
         // After a halt's truncation the last MySQL GTID may be later than
         // the checkpoint; `/status` then shows none rather than a wrong one.
-        let mysql_gtid = self.mysql_gtid.filter(|_| halted.is_none());
+        let mysql_gtid = self.mysql_gtid.filter(|_| !truncated);
         let lag = (timestamp > 0).then(|| (unix_now() - f64::from(timestamp)).max(0.0));
         if let Some(lag) = lag {
             m::lag(&self.name, lag);
@@ -532,10 +767,23 @@ impl<T: Target> Pipeline<T> {
             s.checkpointed = Some(Instant::now());
         });
         *group = Group::new();
-        match halted {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+    }
+
+    /// Set aside the row the target rejected (`e.row`) by the pipeline's
+    /// policy, so the rest can be written again.
+    fn set_aside_row(&self, group: &mut Group, e: PipelineError) -> Result<(), PipelineError> {
+        let (b, r) = e.row.expect("a rejected row");
+        let row = group.routed[b].rows.remove(r);
+        let (schema, end) = (group.routed[b].schema.clone(), group.routed[b].end.clone());
+        let err = e.at(&end);
+        self.set_aside(
+            err,
+            &schema,
+            1,
+            std::slice::from_ref(&row),
+            &end,
+            &mut group.dead,
+        )
     }
 
     /// Apply the pipeline's policy to changes a definite error hit: halt

@@ -6,7 +6,9 @@
 //! with `binlog_row_metadata=FULL` (checked at start-up, and again here: a
 //! table map without column names is an error, never a guess).
 //!
-//! Row images are parsed by `mysql_common`, whose output needs these
+//! Row images are read by `rows` (each column's layout worked out once per
+//! table map), or, for tables with a column type it does not read, by
+//! `mysql_common`; both give `mysql_common` values, which need these
 //! fix-ups (measured, DESIGN.md binlog note), all applied here in one place:
 //! * signed MEDIUMINT: sign-extend 24 bits when it arrives unsigned;
 //! * YEAR: arrives as the text `1900 + byte`; the byte 0 means year 0;
@@ -33,6 +35,7 @@ use mysql_async::binlog::value::BinlogValue;
 use mysql_async::consts::ColumnType;
 use sluice_cell::{Date, DateTime, Time, Timestamp};
 
+use super::rows::{self, Layout};
 use crate::change::{Op, RowChange, TableSchema, Value};
 
 /// The character sets the engine can turn into text.
@@ -107,6 +110,8 @@ pub struct TableDecoder {
     pub schema: Arc<TableSchema>,
     raw: Vec<u8>,
     kinds: Vec<Kind>,
+    /// Every column's byte layout, when `rows` reads them all.
+    layouts: Option<Vec<Layout>>,
 }
 
 impl TableDecoder {
@@ -167,6 +172,7 @@ impl TableDecoder {
         let mut charsets = meta.iter_charset();
 
         let mut kinds = Vec::with_capacity(n);
+        let mut layouts = Some(Vec::with_capacity(n));
         for (i, name) in columns.iter().enumerate() {
             let ty = tme
                 .get_column_type(i)
@@ -190,6 +196,11 @@ impl TableDecoder {
             } else {
                 None
             };
+            let layout = Layout::of(ty, col_meta, unsigned);
+            layouts = layouts.and_then(|mut l| {
+                l.push(layout?);
+                Some(l)
+            });
             use ColumnType::*;
             let kind = match ty {
                 MYSQL_TYPE_INT24 if !unsigned => Kind::SignedMedium,
@@ -242,7 +253,22 @@ impl TableDecoder {
             }),
             raw: raw.to_vec(),
             kinds,
+            layouts,
         })
+    }
+
+    /// This decoder reading rows through `mysql_common` only, to compare
+    /// the two paths.
+    #[cfg(test)]
+    pub fn general(mut self) -> Self {
+        self.layouts = None;
+        self
+    }
+
+    /// Whether rows are read through the layouts (`rows`).
+    #[cfg(test)]
+    pub fn is_direct(&self) -> bool {
+        self.layouts.is_some()
     }
 
     /// Whether this decoder was built from exactly these table map bytes.
@@ -265,6 +291,9 @@ impl TableDecoder {
                 return Err("partial JSON update rows are not supported; set binlog_row_value_options='' on the source".into());
             }
         };
+        if let Some(layouts) = &self.layouts {
+            return self.decode_direct(ev, layouts, op, out);
+        }
         for row in ev.rows(tme) {
             let (before, after) = row.map_err(|e| {
                 format!("row of {}.{}: {e}", self.schema.database, self.schema.table)
@@ -276,15 +305,76 @@ impl TableDecoder {
         Ok(())
     }
 
+    /// `decode_rows` through the layouts (`rows`).
+    fn decode_direct(
+        &self,
+        ev: &RowsEventData<'_>,
+        layouts: &[Layout],
+        op: Op,
+        out: &mut Vec<RowChange>,
+    ) -> Result<(), String> {
+        let (before, after) = (ev.columns_before_image(), ev.columns_after_image());
+        for cols in [before, after].into_iter().flatten() {
+            let present = cols.count_ones();
+            if ev.num_columns() as usize != layouts.len() || present != layouts.len() {
+                return Err(self.not_full(present));
+            }
+        }
+        let data = ev.rows_data();
+        let mut at = 0;
+        while at < data.len() {
+            let before = match before {
+                Some(_) => Some(self.direct_image(data, &mut at, layouts)?),
+                None => None,
+            };
+            let after = match after {
+                Some(_) => Some(self.direct_image(data, &mut at, layouts)?),
+                None => None,
+            };
+            out.push(RowChange { op, before, after });
+        }
+        Ok(())
+    }
+
+    /// One row image: the NULL bitmap, then each non-NULL value.
+    fn direct_image(
+        &self,
+        data: &[u8],
+        at: &mut usize,
+        layouts: &[Layout],
+    ) -> Result<Vec<Value>, String> {
+        let where_ = || format!("{}.{}", self.schema.database, self.schema.table);
+        let nulls = rows::take(data, at, layouts.len().div_ceil(8))
+            .map_err(|e| format!("row of {}: {e}", where_()))?;
+        let mut image = Vec::with_capacity(layouts.len());
+        for (i, (layout, kind)) in layouts.iter().zip(&self.kinds).enumerate() {
+            if nulls[i / 8] & (1 << (i % 8)) != 0 {
+                image.push(Value::Null);
+                continue;
+            }
+            let v = layout.read(data, at).and_then(|r| match r {
+                rows::Read::Final(v) => Ok(v),
+                rows::Read::Mysql(v) => convert(BinlogValue::Value(v), kind),
+            });
+            image.push(v.map_err(|e| {
+                format!("column `{}` of {}: {e}", self.schema.columns[i], where_())
+            })?);
+        }
+        Ok(image)
+    }
+
+    fn not_full(&self, present: usize) -> String {
+        format!(
+            "a row image of {}.{} has {present} of {} columns; set binlog_row_image=FULL on the source",
+            self.schema.database,
+            self.schema.table,
+            self.kinds.len()
+        )
+    }
+
     fn image(&self, row: BinlogRow) -> Result<Vec<Value>, String> {
         if row.len() != self.kinds.len() {
-            return Err(format!(
-                "a row image of {}.{} has {} of {} columns; set binlog_row_image=FULL on the source",
-                self.schema.database,
-                self.schema.table,
-                row.len(),
-                self.kinds.len()
-            ));
+            return Err(self.not_full(row.len()));
         }
         row.unwrap()
             .into_iter()

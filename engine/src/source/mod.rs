@@ -5,6 +5,7 @@
 //!   position, the collation table, opening the dump connection.
 //! * `reader`: the event stream turned into [`Transaction`]s.
 //! * `decode`: table maps and row images turned into typed values.
+//! * `rows`: row images read straight from the event bytes.
 //! * `ddl`: schema-change statements as events of their own.
 //!
 //! # Resumption
@@ -14,7 +15,12 @@
 //! the server ends, no heartbeat for three periods) drops the half-read
 //! transaction and reconnects, with backoff, at the remembered position, so
 //! no transaction is skipped. Transactions handed over before the
-//! disconnect are not read again, so none is handed over twice.
+//! disconnect are not read again, so none is handed over twice. The one
+//! exception is a large transaction handed over in pieces
+//! (`change::Piece`): the remembered position only moves at its last
+//! piece, so a disconnect in the middle hands it over again from its first
+//! piece, and a pipeline that sees a first piece while it holds an
+//! unfinished transaction rolls that one back.
 //!
 //! # Errors
 //! A disconnect is transient and retried forever (counted in
@@ -26,6 +32,7 @@ mod compressed;
 pub mod ddl;
 mod decode;
 mod reader;
+mod rows;
 mod server;
 pub mod snapshot;
 pub mod table;
@@ -244,6 +251,8 @@ async fn stream(
         if outputs.is_empty() {
             return Ok(());
         }
-        *from = ReadFrom::Position(end);
+        if txn.piece.last {
+            *from = ReadFrom::Position(end);
+        }
     }
 }

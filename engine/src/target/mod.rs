@@ -11,6 +11,11 @@
 //! Either both are durable or neither is. On start, and after any failure
 //! whose outcome is unknown (a lost commit reply), the pipeline reads the
 //! checkpoint back and skips every transaction that ends at or before it.
+//!
+//! A source transaction too large to hold is applied in pieces
+//! (`apply_part`), all in one target transaction that the last piece's
+//! `apply` commits with the checkpoint; the same rule holds, because only
+//! that commit makes any of it durable.
 
 #[cfg(feature = "target-mysql")]
 pub mod mysql;
@@ -111,6 +116,23 @@ pub trait Target {
         dead: &[DeadLetter],
         checkpoint: &Checkpoint,
     ) -> Result<(), PipelineError>;
+
+    /// Apply one piece of a large source transaction (not the last) and
+    /// its `dead` letters inside the target transaction that stays open
+    /// for the next pieces; the first call opens it, and `apply` of the
+    /// last piece commits it with the checkpoint. A rejected row is
+    /// reported as in `apply`, with the open transaction back where it was
+    /// before this piece. A transient error means the open transaction is
+    /// lost: the pieces must be applied again from the first.
+    async fn apply_part(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+    ) -> Result<(), PipelineError>;
+
+    /// Roll back the open transaction of `apply_part`, if any.
+    async fn abandon(&mut self);
 
     /// Follow a schema change, then store `checkpoint` (the statement's end
     /// position). DDL cannot share a transaction with the checkpoint, so a

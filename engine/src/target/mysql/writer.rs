@@ -7,6 +7,16 @@
 //! (transient) and its policy (definite), and after a transient failure
 //! reads the checkpoint back, because a lost reply to COMMIT leaves the
 //! outcome unknown until then.
+//!
+//! # Large transactions
+//! The pieces of a large source transaction (`apply_part`) go into one
+//! target transaction that stays open between calls; the last piece
+//! (`apply` while it is open) adds the checkpoint and commits it. Each piece
+//! starts at a savepoint: a piece the target rejects is rolled back to it,
+//! so the pieces before stay and the pipeline can set the row aside and
+//! write the piece again. A failure of the connection loses the whole open
+//! transaction (the server rolls it back), which the error says by being
+//! transient; the pipeline then reads the transaction again from its start.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -90,6 +100,8 @@ pub struct MysqlTarget {
     /// Per target table: whether its changes may be collapsed by key (no
     /// unique index besides the primary key; see `plan`).
     collapse: HashMap<String, bool>,
+    /// A large transaction's pieces are open on `conn` (`apply_part`).
+    open: bool,
 }
 
 /// The bookkeeping row a target transaction writes with its changes.
@@ -130,6 +142,7 @@ impl MysqlTarget {
             conn: None,
             sql: HashMap::new(),
             collapse: HashMap::new(),
+            open: false,
         })
     }
 
@@ -214,6 +227,9 @@ impl MysqlTarget {
         dead: &[DeadLetter],
         record: Record<'_>,
     ) -> Result<(), PipelineError> {
+        if self.open {
+            return self.apply_open(pipeline, changes, dead, Some(record)).await;
+        }
         match self
             .apply_once(pipeline, changes, dead, record, Mode::Batched)
             .await
@@ -227,16 +243,13 @@ impl MysqlTarget {
         }
     }
 
-    async fn apply_once(
+    /// The statements of every batch. A group is mostly runs of one
+    /// table's batches: the last lookup is reused while the table and
+    /// schema stay the same.
+    async fn tables(
         &mut self,
-        pipeline: &str,
         changes: &[Routed],
-        dead: &[DeadLetter],
-        record: Record<'_>,
-        mode: Mode,
-    ) -> Result<(), PipelineError> {
-        // A group is mostly runs of one table's batches: reuse the last
-        // lookup while the table and schema stay the same.
+    ) -> Result<Vec<(Arc<TableSql>, bool)>, PipelineError> {
         let mut tables: Vec<(Arc<TableSql>, bool)> = Vec::with_capacity(changes.len());
         for (i, r) in changes.iter().enumerate() {
             let same = i > 0 && {
@@ -249,33 +262,158 @@ impl MysqlTarget {
             };
             tables.push(t);
         }
+        Ok(tables)
+    }
+
+    async fn apply_once(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+        record: Record<'_>,
+        mode: Mode,
+    ) -> Result<(), PipelineError> {
+        let tables = self.tables(changes).await?;
         let conn = self.conn().await?;
         match write(conn, mode, pipeline, changes, &tables, dead, record).await {
             Ok(()) => {
-                m::target_transaction(&self.name);
-                let mut counts = [0u64; 3];
-                for row in changes.iter().flat_map(|r| &r.rows) {
-                    counts[row.op as usize] += 1;
-                }
-                for (op, n) in [Op::Insert, Op::Update, Op::Delete].into_iter().zip(counts) {
-                    if n > 0 {
-                        m::target_rows(&self.name, op, n);
-                    }
-                }
+                self.count(changes, true);
                 Ok(())
             }
-            Err((e, what, at)) => {
+            Err(e) => {
                 // Dropping the connection rolls the transaction back.
                 self.conn = None;
-                let mut err = self.error(e, || format!("applying {what}"));
-                if let Some((b, r)) = at {
-                    err.row = Some((b, r));
-                    err = err.with_table(|| changes[b].table.clone());
+                Err(self.tx_error(e, changes))
+            }
+        }
+    }
+
+    /// Metrics for rows written (and a committed transaction).
+    fn count(&self, changes: &[Routed], committed: bool) {
+        if committed {
+            m::target_transaction(&self.name);
+        }
+        let mut counts = [0u64; 3];
+        for row in changes.iter().flat_map(|r| &r.rows) {
+            counts[row.op as usize] += 1;
+        }
+        for (op, n) in [Op::Insert, Op::Update, Op::Delete].into_iter().zip(counts) {
+            if n > 0 {
+                m::target_rows(&self.name, op, n);
+            }
+        }
+    }
+
+    fn tx_error(&self, (e, what, at): TxError, changes: &[Routed]) -> PipelineError {
+        let mut err = self.error(e, || format!("applying {what}"));
+        if let Some((b, r)) = at {
+            err.row = Some((b, r));
+            err = err.with_table(|| changes[b].table.clone());
+        }
+        err
+    }
+
+    /// Write a piece of a large transaction into the open target
+    /// transaction (opening it first), from a savepoint; with `record`,
+    /// also the bookkeeping row, then COMMIT. A rejected piece is rolled
+    /// back to the savepoint and written row by row to name the row; the
+    /// transaction stays open. Any other failure ends it.
+    async fn apply_open(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+        record: Option<Record<'_>>,
+    ) -> Result<(), PipelineError> {
+        let tables = match self.tables(changes).await {
+            Ok(t) => t,
+            Err(e) => {
+                self.end_open();
+                return Err(e);
+            }
+        };
+        let open = self.open;
+        let conn = self.conn().await?;
+        let result = write_piece(conn, open, pipeline, changes, &tables, dead, record).await;
+        match result {
+            Ok(()) => {
+                self.open = record.is_none();
+                self.count(changes, record.is_some());
+                Ok(())
+            }
+            Err((e, rolled_back)) => {
+                let err = self.tx_error(e, changes);
+                if rolled_back && !err.is_transient() {
+                    // Back at the savepoint: the pieces before are intact.
+                    self.open = true;
+                } else {
+                    self.end_open();
                 }
                 Err(err)
             }
         }
     }
+
+    /// Forget the open transaction: dropping the connection rolls it back.
+    fn end_open(&mut self) {
+        self.open = false;
+        self.conn = None;
+    }
+}
+
+/// Undo a failed piece: back to its savepoint. Says whether that worked.
+async fn back(conn: &mut Conn, e: TxError) -> (TxError, bool) {
+    let ok = conn
+        .query_drop("ROLLBACK TO SAVEPOINT sluice_piece")
+        .await
+        .is_ok();
+    (e, ok)
+}
+
+/// One piece of a large transaction (`apply_open`). The error says whether
+/// the transaction was rolled back to the piece's savepoint (and so is
+/// still open with the pieces before).
+async fn write_piece(
+    conn: &mut Conn,
+    open: bool,
+    pipeline: &str,
+    changes: &[Routed],
+    tables: &[(Arc<TableSql>, bool)],
+    dead: &[DeadLetter],
+    record: Option<Record<'_>>,
+) -> Result<(), (TxError, bool)> {
+    let plain = |e: TxError| (e, false);
+    if !open {
+        conn.query_drop("START TRANSACTION")
+            .await
+            .map_err(|e| plain((e, "START TRANSACTION".to_owned(), None)))?;
+    }
+    conn.query_drop("SAVEPOINT sluice_piece")
+        .await
+        .map_err(|e| plain((e, "SAVEPOINT".to_owned(), None)))?;
+    match batched(conn, changes, tables).await {
+        Ok(()) => {}
+        Err(e) if e.2.is_none() && classify(&e.0) == ErrorKind::Definite => {
+            let (e, ok) = back(conn, e).await;
+            if !ok {
+                return Err((e, false));
+            }
+            if let Err(e) = row_by_row(conn, changes, tables).await {
+                return Err(back(conn, e).await);
+            }
+        }
+        Err(e) => return Err(back(conn, e).await),
+    }
+    if let Err(e) = write_dead(conn, pipeline, dead).await {
+        return Err(back(conn, e).await);
+    }
+    if let Some(record) = record {
+        write_record(conn, pipeline, record).await.map_err(plain)?;
+        conn.query_drop("COMMIT")
+            .await
+            .map_err(|e| plain((e, "COMMIT".to_owned(), None)))?;
+    }
+    Ok(())
 }
 
 /// The error, what was being written, and which (batch, row) if a row.
@@ -305,8 +443,8 @@ async fn write(
 /// Every table's changes as planned multi-row statements, in an open
 /// transaction. Tables are written one after another; within a table the
 /// plan keeps the source's outcome (see `plan`).
-pub(super) async fn batched(
-    tx: &mut mysql_async::Transaction<'_>,
+pub(super) async fn batched<Q: Queryable>(
+    tx: &mut Q,
     changes: &[Routed],
     tables: &[(Arc<TableSql>, bool)],
 ) -> Result<(), TxError> {
@@ -354,8 +492,8 @@ pub(super) async fn batched(
 
 /// One step as statements of the largest power-of-two row count that fits
 /// the row and byte limits.
-async fn run_step(
-    tx: &mut mysql_async::Transaction<'_>,
+async fn run_step<Q: Queryable>(
+    tx: &mut Q,
     sql: &TableSql,
     key: &[usize],
     step: &Step<'_>,
@@ -402,8 +540,8 @@ fn value_size(v: &Value) -> usize {
 
 /// Every change as its own statement, in source order, so a rejected row
 /// is known by its index.
-async fn row_by_row(
-    tx: &mut mysql_async::Transaction<'_>,
+async fn row_by_row<Q: Queryable>(
+    tx: &mut Q,
     changes: &[Routed],
     tables: &[(Arc<TableSql>, bool)],
 ) -> Result<(), TxError> {
@@ -433,6 +571,18 @@ async fn finish(
     dead: &[DeadLetter],
     record: Record<'_>,
 ) -> Result<(), TxError> {
+    write_dead(&mut tx, pipeline, dead).await?;
+    write_record(&mut tx, pipeline, record).await?;
+    tx.commit()
+        .await
+        .map_err(|e| (e, "COMMIT".to_owned(), None))
+}
+
+async fn write_dead<Q: Queryable>(
+    tx: &mut Q,
+    pipeline: &str,
+    dead: &[DeadLetter],
+) -> Result<(), TxError> {
     for d in dead {
         tx.exec_drop(
             WRITE_DEAD_LETTER,
@@ -449,6 +599,15 @@ async fn finish(
         .await
         .map_err(|e| (e, "a dead letter".to_owned(), None))?;
     }
+    Ok(())
+}
+
+/// The checkpoint or the snapshot progress.
+async fn write_record<Q: Queryable>(
+    tx: &mut Q,
+    pipeline: &str,
+    record: Record<'_>,
+) -> Result<(), TxError> {
     match record {
         Record::Checkpoint(cp) => {
             let gtid = (!cp.gtid.is_empty()).then(|| cp.gtid.to_string());
@@ -477,9 +636,7 @@ async fn finish(
                 .map_err(|e| (e, "the snapshot progress row".to_owned(), None))?;
         }
     }
-    tx.commit()
-        .await
-        .map_err(|e| (e, "COMMIT".to_owned(), None))
+    Ok(())
 }
 
 /// The statements that follow a schema change on the target, each with the
@@ -681,6 +838,28 @@ impl Target for MysqlTarget {
                 })
             })
             .collect()
+    }
+
+    async fn apply_part(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+    ) -> Result<(), PipelineError> {
+        self.apply_open(pipeline, changes, dead, None).await
+    }
+
+    async fn abandon(&mut self) {
+        if self.open {
+            self.open = false;
+            let rolled_back = match self.conn.as_mut() {
+                Some(conn) => conn.query_drop("ROLLBACK").await.is_ok(),
+                None => true,
+            };
+            if !rolled_back {
+                self.conn = None;
+            }
+        }
     }
 
     async fn apply_chunk(
