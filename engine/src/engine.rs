@@ -177,6 +177,13 @@ pub async fn run(mut config: Config, shutdown: Shutdown) -> Result<(), EngineErr
             }
             Outcome::Next(Control::Replay(name)) => {
                 tracing::info!(pipeline = %name, "restarting every pipeline from its checkpoint to read the lost transaction again");
+                // A target that fails every large transaction is retried
+                // at a pace, not in a tight loop of re-reads.
+                let mut sd = shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {},
+                    _ = sd.wait() => return Ok(()),
+                }
             }
             Outcome::Next(Control::PluginAppeared(name)) => {
                 tracing::info!(plugin = %name, "restarting every pipeline from its checkpoint with the new plugin");
