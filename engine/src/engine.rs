@@ -36,7 +36,9 @@ const QUEUE: usize = 4096;
 /// before the reader waits: a slow target stalls the source, not memory.
 /// Decoded rows take about three times their binlog bytes; with 16 MiB a
 /// million-row transaction peaked at 142 MiB RSS, with 8 MiB at 121 MiB
-/// (tests/tests/large_transaction.rs; the bound asked for is 150 MB).
+/// (tests/tests/large_transaction.rs; the bound asked for is 150 MB), and
+/// catch-up at 156-164 against 125-128 MiB for about 4% less throughput
+/// (docs/benchmarks.md).
 const QUEUE_BYTES: usize = 8 << 20;
 
 /// Every plugin the pipelines name, with the kind they use it as.
