@@ -8,7 +8,10 @@
 //!   lost, and the engine reads the transaction again and applies it once;
 //! * 300,000 deletes in one transaction, with the source's dump connection
 //!   killed in the middle: the reader sends it again from its first piece,
-//!   and the pipeline starts it over.
+//!   and the pipeline starts it over;
+//! * 200,000 updates in one transaction, one of which the target refuses:
+//!   under `on_error = "dead-letter"` only its piece is written again, without
+//!   it, and the rest of the transaction applies.
 //!
 //! This runs on a source server of its own (`SLUICE_TEST_LARGE`), so no
 //! other test has to read past these transactions.
@@ -127,10 +130,15 @@ async fn a_million_row_transaction_streams_in_pieces_all_or_nothing() {
         &format!("CREATE TABLE {{db}}.items {table}"),
     )
     .await;
+    // The target refuses a quantity the source allows (step 4).
+    let checked = table.replace(
+        "NOT NULL)",
+        "NOT NULL, CONSTRAINT qty_fits CHECK (qty < 1000000000))",
+    );
     recreate(
         &mut tgt,
         "lt_dst",
-        &format!("CREATE TABLE {{db}}.items {table}"),
+        &format!("CREATE TABLE {{db}}.items {checked}"),
     )
     .await;
     let start = source_position(&mut src).await;
@@ -139,7 +147,7 @@ async fn a_million_row_transaction_streams_in_pieces_all_or_nothing() {
         &dir,
         &(config_head(&url, 5136, &start, port)
             + &mysql_target(&env, "dst", "lt_dst")
-            + "\n[[pipelines]]\nname = \"large\"\nsource_tables = [\"lt_src.items\"]\ntarget = \"dst\"\n"),
+            + "\n[[pipelines]]\nname = \"large\"\nsource_tables = [\"lt_src.items\"]\ntarget = \"dst\"\non_error = \"dead-letter\"\n"),
     );
     let mut sluice = Sluice::start(&env, &dir, port);
 
@@ -225,7 +233,6 @@ async fn a_million_row_transaction_streams_in_pieces_all_or_nothing() {
     )
     .await;
     assert!(killed, "the dump connection was killed mid-transaction");
-    assert!(sluice.stop().success(), "{}", sluice.log_text());
     let log = sluice.log_text();
     assert!(
         log.contains("again from its start"),
@@ -237,6 +244,45 @@ async fn a_million_row_transaction_streams_in_pieces_all_or_nothing() {
     let a = rows(&mut src, "CHECKSUM TABLE lt_src.items").await;
     let b = rows(&mut tgt, "CHECKSUM TABLE lt_dst.items").await;
     assert_eq!(a[0][1], b[0][1], "the target equals the source");
+
+    // 4. 200,000 updates in one transaction, one of which the target
+    //    refuses: with on_error = "dead-letter" only its piece is rolled
+    //    back (to a savepoint) and written again without it; the rest of
+    //    the transaction applies, and the row is in sluice_dead_letter.
+    let before = count(&env.target, sum_sql).await;
+    src.query_drop(
+        "UPDATE lt_src.items SET qty = IF(id = 12345, 2000000000, qty + 1) WHERE id <= 200000",
+    )
+    .await
+    .unwrap();
+    watch_until(
+        &env,
+        &url,
+        sum_sql,
+        (before, before + 199_999),
+        "the updates with a refused row",
+        Fault::None,
+    )
+    .await;
+    let dead = rows(
+        &mut tgt,
+        "SELECT source_table, change_json, error FROM lt_dst.sluice_dead_letter",
+    )
+    .await;
+    assert_eq!(dead.len(), 1, "one dead letter: {dead:?}");
+    let (change, error) = (dead[0][1].clone().unwrap(), dead[0][2].clone().unwrap());
+    assert!(
+        change.contains("12345") && change.contains("2000000000"),
+        "{change}"
+    );
+    assert!(error.contains("qty_fits"), "{error}");
+    let rest = "SELECT COUNT(*), SUM(qty), SUM(CRC32(CONCAT_WS('|', id, name, qty, price, at, note)))                 FROM {db}.items WHERE id <> 12345";
+    assert_eq!(
+        rows(&mut src, &rest.replace("{db}", "lt_src")).await,
+        rows(&mut tgt, &rest.replace("{db}", "lt_dst")).await,
+        "every other row applied"
+    );
+    assert!(sluice.stop().success(), "{}", sluice.log_text());
     exec(&mut src, "DROP DATABASE lt_src").await;
     exec(&mut tgt, "DROP DATABASE lt_dst").await;
 }
