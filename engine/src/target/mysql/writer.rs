@@ -102,6 +102,9 @@ pub struct MysqlTarget {
     collapse: HashMap<String, bool>,
     /// A large transaction's pieces are open on `conn` (`apply_part`).
     open: bool,
+    /// Rows per op written into the open transaction, counted in the
+    /// metrics only when it commits (a rolled-back one is written again).
+    open_rows: [u64; 3],
 }
 
 /// The bookkeeping row a target transaction writes with its changes.
@@ -143,6 +146,7 @@ impl MysqlTarget {
             sql: HashMap::new(),
             collapse: HashMap::new(),
             open: false,
+            open_rows: [0; 3],
         })
     }
 
@@ -288,15 +292,17 @@ impl MysqlTarget {
         }
     }
 
-    /// Metrics for rows written (and a committed transaction).
-    fn count(&self, changes: &[Routed], committed: bool) {
-        if committed {
-            m::target_transaction(&self.name);
-        }
-        let mut counts = [0u64; 3];
+    /// Metrics for rows written; with `committed`, for the rows of the
+    /// pieces before as well, and the transaction.
+    fn count(&mut self, changes: &[Routed], committed: bool) {
         for row in changes.iter().flat_map(|r| &r.rows) {
-            counts[row.op as usize] += 1;
+            self.open_rows[row.op as usize] += 1;
         }
+        if !committed {
+            return;
+        }
+        m::target_transaction(&self.name);
+        let counts = std::mem::take(&mut self.open_rows);
         for (op, n) in [Op::Insert, Op::Update, Op::Delete].into_iter().zip(counts) {
             if n > 0 {
                 m::target_rows(&self.name, op, n);
@@ -357,6 +363,7 @@ impl MysqlTarget {
     /// Forget the open transaction: dropping the connection rolls it back.
     fn end_open(&mut self) {
         self.open = false;
+        self.open_rows = [0; 3];
         self.conn = None;
     }
 }
@@ -852,6 +859,7 @@ impl Target for MysqlTarget {
     async fn abandon(&mut self) {
         if self.open {
             self.open = false;
+            self.open_rows = [0; 3];
             let rolled_back = match self.conn.as_mut() {
                 Some(conn) => conn.query_drop("ROLLBACK").await.is_ok(),
                 None => true,
