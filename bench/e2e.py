@@ -99,29 +99,37 @@ def free_port():
     return port
 
 
-def start_sluice(name, start):
-    d = os.path.join(WORK, name)
+def write_config(work, name, server_id, db, pipeline, source_extra="", pipeline_extra=""):
+    """Write WORK/NAME/sluice.toml: the bench source, one pipeline copying
+    DB.t into the same database on the target. Returns (folder, config)."""
+    d = os.path.join(work, name)
     os.makedirs(d, exist_ok=True)
     cfg = os.path.join(d, "sluice.toml")
     with open(cfg, "w") as f:
         f.write(f"""[source]
 url = "mysql://root@127.0.0.1:{SRC}"
-server_id = 9001
-start = "{start[0]}:{start[1]}"
+server_id = {server_id}
+{source_extra}
 
 [metrics]
 listen = "127.0.0.1:{free_port()}"
 
 [targets.dst]
 kind = "mysql"
-url = "mysql://root@127.0.0.1:{DST}/bench"
+url = "mysql://root@127.0.0.1:{DST}/{db}"
 
 [[pipelines]]
-name = "bench"
-source_tables = ["bench.t"]
+name = "{pipeline}"
+source_tables = ["{db}.t"]
 target = "dst"
-{os.environ.get("BENCH_PIPELINE", "")}
+{pipeline_extra}
 """)
+    return d, cfg
+
+
+def start_sluice(name, start):
+    d, cfg = write_config(WORK, name, 9001, "bench", "bench", f'start = "{start[0]}:{start[1]}"',
+                          os.environ.get("BENCH_PIPELINE", ""))
     log = open(os.path.join(d, "sluice.log"), "w")
     return subprocess.Popen([BIN, "run", "--config", cfg], stderr=log, stdout=log)
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from e2e import free_port, usage
+from e2e import usage, write_config
 from mariadb_cli import client, sql
 
 SRC = int(os.environ["SOURCE_PORT"])
@@ -42,27 +42,8 @@ def fresh_target():
 
 
 def run_snapshot(name):
-    d = os.path.join(WORK, name)
-    os.makedirs(d, exist_ok=True)
-    cfg = os.path.join(d, "sluice.toml")
-    with open(cfg, "w") as f:
-        f.write(f"""[source]
-url = "mysql://root@127.0.0.1:{SRC}"
-server_id = 9002
-
-[metrics]
-listen = "127.0.0.1:{free_port()}"
-
-[targets.dst]
-kind = "mysql"
-url = "mysql://root@127.0.0.1:{DST}/snapbench"
-
-[[pipelines]]
-name = "snap"
-source_tables = ["snapbench.t"]
-target = "dst"
-snapshot_chunk_rows = {CHUNK}
-""")
+    d, cfg = write_config(WORK, name, 9002, "snapbench", "snap",
+                          pipeline_extra=f"snapshot_chunk_rows = {CHUNK}")
     log = open(os.path.join(d, "sluice.log"), "w")
     t0 = time.monotonic()
     proc = subprocess.Popen([BIN, "run", "--config", cfg], stderr=log, stdout=log)

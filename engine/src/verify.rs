@@ -170,7 +170,7 @@ async fn verify_pipeline(
         // Check each differing range again once the engine has caught up.
         let mut confirmed = Vec::new();
         for range in differing {
-            if let Some(why) = recheck(
+            if let Some(why) = compare_settled(
                 server,
                 &mut tconn,
                 &mut target,
@@ -179,6 +179,7 @@ async fn verify_pipeline(
                 &target_table,
                 &range,
                 opts.settle,
+                RECHECKS,
             )
             .await?
             {
@@ -224,6 +225,7 @@ async fn verify_pipeline(
                 &target_table,
                 range,
                 opts.settle,
+                1,
             )
             .await?;
             if now.is_none() {
@@ -312,40 +314,8 @@ async fn checksum<Q: Queryable>(
     Ok(row.unwrap_or((0, 0)))
 }
 
-/// Check a differing range again, [`RECHECKS`] times; `None` when it
-/// matched once the engine caught up, else why it still differs.
-#[allow(clippy::too_many_arguments)]
-async fn recheck(
-    server: &Server,
-    tconn: &mut Conn,
-    target: &mut MysqlTarget,
-    pipeline: &str,
-    table: &SqlTable,
-    target_table: &str,
-    range: &Range,
-    settle: Duration,
-) -> Result<Option<String>, String> {
-    let mut why = None;
-    for _ in 0..RECHECKS {
-        why = compare_settled(
-            server,
-            tconn,
-            target,
-            pipeline,
-            table,
-            target_table,
-            range,
-            settle,
-        )
-        .await?;
-        if why.is_none() {
-            return Ok(None);
-        }
-    }
-    Ok(why)
-}
-
-/// One lag-aware comparison (module doc).
+/// Lag-aware comparisons (module doc), up to `rounds` of them; `None` when
+/// one matched once the engine caught up, else why it still differs.
 #[allow(clippy::too_many_arguments)]
 async fn compare_settled(
     server: &Server,
@@ -356,44 +326,50 @@ async fn compare_settled(
     target_table: &str,
     range: &Range,
     settle: Duration,
+    rounds: usize,
 ) -> Result<Option<String>, String> {
-    let mut read = ConsistentRead::open(server).await.map_err(src)?;
-    let at = read.position.clone();
-    let s = checksum(read.conn(), table, &table.quoted(), range).await?;
-    drop(read);
-    let deadline = Instant::now() + settle;
-    let mut behind = None;
-    loop {
-        let cp = target
-            .checkpoint(pipeline)
-            .await
-            .map_err(|e| e.to_string())?;
-        match cp {
-            Some(c) if c.position >= at => break,
-            other if Instant::now() >= deadline => {
-                behind = Some(match other {
-                    Some(c) => format!(
-                        "; the target's checkpoint {} is behind the source position {at} (is sluice running?)",
-                        c.position
-                    ),
-                    None => "; the pipeline has no checkpoint in the target".to_owned(),
-                });
-                break;
+    for round in 1..=rounds {
+        let mut read = ConsistentRead::open(server).await.map_err(src)?;
+        let at = read.position.clone();
+        let s = checksum(read.conn(), table, &table.quoted(), range).await?;
+        drop(read);
+        let deadline = Instant::now() + settle;
+        let mut behind = None;
+        loop {
+            let cp = target
+                .checkpoint(pipeline)
+                .await
+                .map_err(|e| e.to_string())?;
+            match cp {
+                Some(c) if c.position >= at => break,
+                other if Instant::now() >= deadline => {
+                    behind = Some(match other {
+                        Some(c) => format!(
+                            "; the target's checkpoint {} is behind the source position {at} (is sluice running?)",
+                            c.position
+                        ),
+                        None => "; the pipeline has no checkpoint in the target".to_owned(),
+                    });
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
             }
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+        let t = checksum(tconn, table, &quote_table(target_table), range).await?;
+        if s == t {
+            return Ok(None);
+        }
+        if round == rounds {
+            let first = first_differences(server, tconn, table, target_table, range).await?;
+            return Ok(Some(format!(
+                "source has {} rows, target {}{}{first}",
+                s.0,
+                t.0,
+                behind.unwrap_or_default()
+            )));
         }
     }
-    let t = checksum(tconn, table, &quote_table(target_table), range).await?;
-    if s == t {
-        return Ok(None);
-    }
-    let first = first_differences(server, tconn, table, target_table, range).await?;
-    Ok(Some(format!(
-        "source has {} rows, target {}{}{first}",
-        s.0,
-        t.0,
-        behind.unwrap_or_default()
-    )))
+    Ok(None)
 }
 
 /// The first differing keys of a range, for the report.

@@ -362,11 +362,7 @@ impl<T: Target> Pipeline<T> {
             open.written = true;
             if self.write_piece(&mut group, false, shutdown).await? {
                 let open = self.open.as_mut().expect("still open");
-                open.rows_out += group
-                    .routed
-                    .iter()
-                    .map(|r| r.rows.len() as u64)
-                    .sum::<u64>();
+                open.rows_out += group.rows_out();
             }
             return Ok(());
         }
@@ -376,13 +372,9 @@ impl<T: Target> Pipeline<T> {
             // Nothing of it reached the target yet: a group like any other.
             return self.commit(&mut group, shutdown).await;
         }
-        let rows_out = open.rows_out
-            + group
-                .routed
-                .iter()
-                .map(|r| r.rows.len() as u64)
-                .sum::<u64>();
         if self.write_piece(&mut group, true, shutdown).await? {
+            // After the write: rows set aside while writing are not out.
+            let rows_out = open.rows_out + group.rows_out();
             let cp = group.ends.last().expect("one transaction").0.clone();
             tracing::info!(pipeline = %self.name, position = %cp.position, rows = group.rows_in, took = ?open.started.elapsed(), "large transaction applied");
             self.committed(&mut group, cp, open.started, rows_out, false)
@@ -711,7 +703,7 @@ impl<T: Target> Pipeline<T> {
                 }
             }
         }
-        let rows_out: u64 = group.routed.iter().map(|r| r.rows.len() as u64).sum();
+        let rows_out = group.rows_out();
         self.committed(group, cp, started, rows_out, halted.is_some())
             .await;
         match halted {
@@ -965,6 +957,11 @@ impl Group {
         self.dead.retain(|d| d.position < *end);
         self.ends.retain(|(cp, _)| cp.position < *end);
         self.ends.last().map(|(cp, _)| cp.clone())
+    }
+
+    /// Rows to write after the plugins and any rows set aside.
+    fn rows_out(&self) -> u64 {
+        self.routed.iter().map(|r| r.rows.len() as u64).sum()
     }
 
     fn full(&self, limits: &GroupLimits) -> bool {

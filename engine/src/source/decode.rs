@@ -414,9 +414,12 @@ impl Label for mysql_async::binlog::events::SetStrValue<'_> {
     }
 }
 
-/// Declared byte length of a CHAR/BINARY column from its table map metadata.
-fn string_length(meta: &[u8]) -> usize {
+/// Declared byte length of a CHAR/BINARY column from its table map
+/// metadata, packed as mysql_common reads it (the real type's high bits
+/// carry the length's bits 8-9; a zero first byte means a plain u16).
+pub(super) fn string_length(meta: &[u8]) -> usize {
     match meta {
+        [0, b1, ..] => usize::from(*b1) << 8,
         [b0, b1, ..] if (b0 & 0x30) != 0x30 => {
             *b1 as usize | ((((*b0 & 0x30) ^ 0x30) as usize) << 4)
         }

@@ -137,19 +137,13 @@ impl Layout {
                     len_bytes: if max < 256 { 1 } else { 2 },
                 }
             }
-            MYSQL_TYPE_STRING => {
-                // The declared byte length, packed as mysql_common reads it.
-                let max = match (byte(0)?, byte(1)?) {
-                    (0, _) => u16::from_le_bytes([meta[0], meta[1]]) as usize,
-                    (b0, b1) if (b0 & 0x30) != 0x30 => {
-                        b1 as usize | ((((b0 & 0x30) ^ 0x30) as usize) << 4)
-                    }
-                    (_, b1) => b1 as usize,
-                };
-                Layout::Prefixed {
-                    len_bytes: if max < 256 { 1 } else { 2 },
-                }
-            }
+            MYSQL_TYPE_STRING if meta.len() >= 2 => Layout::Prefixed {
+                len_bytes: if super::decode::string_length(meta) < 256 {
+                    1
+                } else {
+                    2
+                },
+            },
             _ => return None,
         })
     }
