@@ -11,9 +11,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluice::change::{Op, RowChange, TableChanges, TableSchema, Value};
-use sluice::plugin::edits;
+use sluice::plugin::edits::{self, Mapped};
 use sluice::plugin::{Instance, Limits, PluginKind, Registry, Runtime};
 use sluice_cell::{Date, DateTime};
+
+/// The allocator the `sluice` binary uses, so the host's side of a call
+/// (decoding edits, replacing cells) costs what it costs in production.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ROWS: usize = 1000;
 
@@ -89,20 +94,79 @@ fn batch() -> TableChanges {
     }
 }
 
-/// Median ns per row over `rounds` timed rounds of `f`.
-fn time(rounds: usize, mut f: impl FnMut()) -> f64 {
-    for _ in 0..rounds / 10 + 1 {
-        f();
+/// How long one side took, in ns per row.
+struct Timing {
+    /// Median over every call.
+    median: f64,
+    /// The lowest median of the blocks the calls were made in: the figure
+    /// for a quiet machine (this 2-core VM's speed changes by up to 2x
+    /// from one second to the next, see docs/benchmarks.md).
+    best_block: f64,
+}
+
+/// Time `wasm` and `native` alternately, call by call, so that both see
+/// the same machine. Each call gets its own copy of `base`, made before
+/// the clock starts, and what it returns is dropped after the clock
+/// stops: only the call itself is timed. `rounds` calls each, in 10
+/// blocks.
+fn compare<A, B>(
+    rounds: usize,
+    base: &TableChanges,
+    mut wasm: impl FnMut(TableChanges) -> A,
+    mut native: impl FnMut(TableChanges) -> B,
+) -> (Timing, Timing) {
+    fn once<R>(base: &TableChanges, f: &mut impl FnMut(TableChanges) -> R) -> Duration {
+        let input = base.clone();
+        let t = Instant::now();
+        let out = std::hint::black_box(f(input));
+        let took = t.elapsed();
+        drop(out);
+        took
     }
-    let mut samples: Vec<Duration> = (0..rounds)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
+    for _ in 0..rounds / 10 + 1 {
+        once(base, &mut wasm);
+        once(base, &mut native);
+    }
+    let per_block = (rounds / 10).max(1);
+    let (mut w, mut n) = (Vec::new(), Vec::new());
+    for _ in 0..10 {
+        let mut block = (Vec::new(), Vec::new());
+        for _ in 0..per_block {
+            block.0.push(once(base, &mut wasm));
+            block.1.push(once(base, &mut native));
+        }
+        w.push(block.0);
+        n.push(block.1);
+    }
+    (timing(w), timing(n))
+}
+
+fn median(mut samples: Vec<Duration>) -> f64 {
     samples.sort();
-    samples[rounds / 2].as_nanos() as f64 / ROWS as f64
+    samples[samples.len() / 2].as_nanos() as f64 / ROWS as f64
+}
+
+fn timing(blocks: Vec<Vec<Duration>>) -> Timing {
+    let best_block = blocks
+        .iter()
+        .map(|b| median(b.clone()))
+        .fold(f64::INFINITY, f64::min);
+    Timing {
+        median: median(blocks.into_iter().flatten().collect()),
+        best_block,
+    }
+}
+
+/// One row of the table.
+fn report(name: &str, (wasm, native): (Timing, Timing)) {
+    println!(
+        "| {name} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1}x |",
+        wasm.median,
+        wasm.best_block,
+        native.median,
+        native.best_block,
+        wasm.median / native.median.max(0.01)
+    );
 }
 
 fn native_filter(b: &TableChanges) -> Vec<bool> {
@@ -169,45 +233,41 @@ fn main() -> anyhow::Result<()> {
         "plugin and native mapper disagree"
     );
 
-    let mut held = Some(base.clone());
-    let wasm_filter = time(rounds, || {
-        let (b, v) = filter.filter(held.take().unwrap()).unwrap();
-        std::hint::black_box(v);
-        held = Some(b);
-    });
-    let native_filter_ns = time(rounds, || {
-        std::hint::black_box(native_filter(held.as_ref().unwrap()));
-    });
-    let clone_ns = time(rounds, || {
-        std::hint::black_box(base.clone());
-    });
-    let wasm_map_call = time(rounds, || {
-        let (b, e) = mapper.map(held.take().unwrap()).unwrap();
-        std::hint::black_box(e);
-        held = Some(b);
-    });
-    let wasm_map_total = time(rounds, || {
-        let (b, e) = mapper.map(base.clone()).unwrap();
-        std::hint::black_box(edits::apply(b, e).unwrap());
-    }) - clone_ns;
-    let native_map = time(rounds, || {
-        std::hint::black_box(native_mapper(base.clone()));
-    }) - clone_ns;
-
     println!(
-        "Plugin ABI, batches of {ROWS} update rows x 10 columns, median of {rounds} rounds (ns per row)\n"
+        "Plugin ABI, batches of {ROWS} update rows x 10 columns, {rounds} calls of each side, alternating (ns per row; a mapper's figure includes the host applying its edits)\n"
     );
-    println!("| plugin | through the SDK (wasm) | native Rust | ratio |");
-    println!("|---|---|---|---|");
     println!(
-        "| active_only (filter) | {wasm_filter:.0} | {native_filter_ns:.0} | {:.0}x |",
-        wasm_filter / native_filter_ns.max(0.01)
+        "| plugin | wasm, median | wasm, best block | native, median | native, best block | wasm / native |"
     );
-    println!("| hide_cost (mapper): call, edits returned | {wasm_map_call:.0} | - | - |");
-    println!(
-        "| hide_cost (mapper): call + host applies edits | {wasm_map_total:.0} | {native_map:.0} | {:.1}x |",
-        wasm_map_total / native_map.max(0.01)
-    );
+    println!("|---|---|---|---|---|---|");
+    if !skipped("active_only") {
+        report(
+            "active_only (filter)",
+            compare(
+                rounds,
+                &base,
+                |b| filter.filter(b).unwrap(),
+                |b| {
+                    let v = native_filter(&b);
+                    (b, v)
+                },
+            ),
+        );
+    }
+    if !skipped("hide_cost") {
+        report(
+            "hide_cost (mapper)",
+            compare(
+                rounds,
+                &base,
+                |b| {
+                    let (b, e) = mapper.map(b).unwrap();
+                    edits::apply(b, e).unwrap()
+                },
+                native_mapper,
+            ),
+        );
+    }
     examples(&dir, rounds, &base)?;
     load_times(&dir)
 }
@@ -230,14 +290,14 @@ fn decimal_times(d: &str, n: i64) -> String {
 /// The native side of `mask_pii` with `email = ["name"]`, `phone = ["sku"]`,
 /// and of `line_total` with `price`, `weight_g` into `cost_price`: each sets
 /// cells of the after image, as the plugins do.
-fn native_set(mut b: TableChanges, f: impl Fn(&mut Vec<Value>, &[String])) -> TableChanges {
+fn native_set(mut b: TableChanges, f: impl Fn(&mut Vec<Value>, &[String])) -> Mapped {
     let columns = b.schema.columns.clone();
     for r in &mut b.rows {
         if let Some(after) = &mut r.after {
             f(after, &columns);
         }
     }
-    b
+    mapped(b)
 }
 
 fn col(columns: &[String], name: &str) -> usize {
@@ -247,7 +307,7 @@ fn col(columns: &[String], name: &str) -> usize {
         .expect("bench column")
 }
 
-fn native_mask(b: TableChanges) -> TableChanges {
+fn native_mask(b: TableChanges) -> Mapped {
     native_set(b, |img, cols| {
         let (name, sku) = (col(cols, "name"), col(cols, "sku"));
         if let Value::Text(t) = &img[name] {
@@ -264,7 +324,7 @@ fn native_mask(b: TableChanges) -> TableChanges {
     })
 }
 
-fn native_line_total(b: TableChanges) -> TableChanges {
+fn native_line_total(b: TableChanges) -> Mapped {
     native_set(b, |img, cols| {
         let (price, qty, into) = (
             col(cols, "price"),
@@ -338,67 +398,152 @@ fn examples(dir: &std::path::Path, rounds: usize, base: &TableChanges) -> anyhow
     ]);
     let mut plugins = load(dir, &wanted, configs)?.into_iter();
     let mut instance = |_: &str| plugins.next().expect("one instance per plugin, in order");
-    let clone_ns = time(rounds, || {
-        std::hint::black_box(base.clone());
-    });
-    println!("\nExample plugins, same batches (ns per row; call + host applies edits)\n");
-    println!("| plugin | through the SDK (wasm) | native Rust | ratio |");
-    println!("|---|---|---|---|");
 
     let mut filter = instance("filter_by");
-    let (b, v) = filter
-        .filter(base.clone())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    anyhow::ensure!(v == native_filter(&b), "filter_by and native disagree");
-    let mut held = Some(b);
-    let wasm = time(rounds, || {
-        let (b, v) = filter.filter(held.take().unwrap()).unwrap();
-        std::hint::black_box(v);
-        held = Some(b);
-    });
-    let native = time(rounds, || {
-        std::hint::black_box(native_filter(held.as_ref().unwrap()));
-    });
-    println!(
-        "| filter_by (filter) | {wasm:.0} | {native:.0} | {:.0}x |",
-        wasm / native.max(0.01)
-    );
+    if !skipped("filter_by") {
+        let (b, v) = filter
+            .filter(base.clone())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        anyhow::ensure!(v == native_filter(&b), "filter_by and native disagree");
+        report(
+            "filter_by (filter)",
+            compare(
+                rounds,
+                base,
+                |b| filter.filter(b).unwrap(),
+                |b| {
+                    let v = native_filter(&b);
+                    (b, v)
+                },
+            ),
+        );
+    }
 
-    type Native = fn(TableChanges) -> TableChanges;
+    // Each mapper's output (the mapped batch and the rows it emitted)
+    // must equal the native version's before either is timed.
+    type Native = fn(TableChanges) -> Mapped;
     for (name, native_fn) in [
         ("mask_pii", native_mask as Native),
         ("line_total", native_line_total),
+        ("project", native_project),
+        ("rename", native_rename),
+        ("fan_out", native_fan_out),
     ] {
         let mut m = instance(name);
+        if skipped(name) {
+            continue;
+        }
         let (b, e) = m.map(base.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mapped = edits::apply(b, e).map_err(|e| anyhow::anyhow!(e))?.batch;
+        let mapped = edits::apply(b, e).map_err(|e| anyhow::anyhow!(e))?;
+        let native = native_fn(base.clone());
         anyhow::ensure!(
-            mapped == native_fn(base.clone()),
+            mapped.batch == native.batch && mapped.extra == native.extra,
             "{name} and native disagree"
         );
-        let wasm = time(rounds, || {
-            let (b, e) = m.map(base.clone()).unwrap();
-            std::hint::black_box(edits::apply(b, e).unwrap());
-        }) - clone_ns;
-        let native = time(rounds, || {
-            std::hint::black_box(native_fn(base.clone()));
-        }) - clone_ns;
-        println!(
-            "| {name} (mapper) | {wasm:.0} | {native:.0} | {:.1}x |",
-            wasm / native.max(0.01)
+        report(
+            &format!("{name} (mapper)"),
+            compare(
+                rounds,
+                base,
+                |b| {
+                    let (b, e) = m.map(b).unwrap();
+                    edits::apply(b, e).unwrap()
+                },
+                native_fn,
+            ),
         );
     }
-    // Shape-only mappers: the edits are host operations (drop, rename,
-    // set-table, emit), so there is no native version to compare with.
-    for name in ["project", "rename", "fan_out"] {
-        let mut m = instance(name);
-        let wasm = time(rounds, || {
-            let (b, e) = m.map(base.clone()).unwrap();
-            std::hint::black_box(edits::apply(b, e).unwrap());
-        }) - clone_ns;
-        println!("| {name} (mapper) | {wasm:.0} | - | - |");
-    }
     Ok(())
+}
+
+/// `ONLY=name` times one plugin, for profiling it (docs/benchmarks.md).
+fn skipped(name: &str) -> bool {
+    std::env::var("ONLY").is_ok_and(|only| only != name)
+}
+
+fn mapped(batch: TableChanges) -> Mapped {
+    Mapped {
+        batch,
+        extra: Vec::new(),
+    }
+}
+
+/// The native side of `project` with `keep = ["id", "sku", "price"]`.
+fn native_project(mut b: TableChanges) -> Mapped {
+    let keep: Vec<bool> = b
+        .schema
+        .columns
+        .iter()
+        .map(|c| ["id", "sku", "price"].contains(&c.as_str()))
+        .collect();
+    let mut schema = (*b.schema).clone();
+    let mut i = 0;
+    schema.columns.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    for r in &mut b.rows {
+        for img in [&mut r.before, &mut r.after].into_iter().flatten() {
+            let mut i = 0;
+            img.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
+    }
+    b.schema = Arc::new(schema);
+    mapped(b)
+}
+
+/// The native side of `rename` with `name:product_name`, `sku:code` and
+/// the target table `items`.
+fn native_rename(mut b: TableChanges) -> Mapped {
+    let mut schema = (*b.schema).clone();
+    for c in &mut schema.columns {
+        match c.as_str() {
+            "name" => *c = "product_name".into(),
+            "sku" => *c = "code".into(),
+            _ => {}
+        }
+    }
+    schema.target_table = Some("items".into());
+    b.schema = Arc::new(schema);
+    mapped(b)
+}
+
+/// The native side of `fan_out` into `prices` with `id` and `price`.
+fn native_fan_out(b: TableChanges) -> Mapped {
+    let (id, price) = (
+        col(&b.schema.columns, "id"),
+        col(&b.schema.columns, "price"),
+    );
+    let pick = |img: &Option<Vec<Value>>| {
+        img.as_ref()
+            .map(|img| vec![img[id].clone(), img[price].clone()])
+    };
+    let rows = b
+        .rows
+        .iter()
+        .map(|r| RowChange {
+            op: r.op,
+            before: pick(&r.before),
+            after: pick(&r.after),
+        })
+        .collect();
+    let extra = TableChanges {
+        schema: Arc::new(TableSchema {
+            database: b.schema.database.clone(),
+            table: "prices".into(),
+            columns: vec!["id".into(), "price".into()],
+            key: vec![0],
+            target_table: Some("prices".into()),
+        }),
+        rows,
+    };
+    Mapped {
+        batch: b,
+        extra: vec![extra],
+    }
 }
 
 /// Plugin load time: compiling with cranelift against loading the compiled

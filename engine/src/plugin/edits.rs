@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use sluice_cell::Decoder;
 
-use super::bindings::{Edit, Image, WitOp};
+use super::bindings::{Edit, ExtraRows, Image, WitOp};
 use crate::change::{Op, RowChange, TableChanges, TableSchema, Value};
 
 /// The batch after the edits, plus extra rows the mapper emitted.
@@ -29,6 +29,43 @@ fn decode(cells: &[u8], expected: usize) -> Result<Vec<Value>, String> {
         .and_then(|d| d.read_all(expected, &mut out))
         .map_err(|e| format!("bad cells: {e}"))?;
     Ok(out.iter().map(|c| c.to_value()).collect())
+}
+
+/// Rows a mapper emitted for another table, as a batch of their own.
+fn emitted(database: &str, e: ExtraRows) -> Result<TableChanges, String> {
+    let n = e.columns.len();
+    let key = e
+        .key
+        .iter()
+        .map(|k| {
+            e.columns
+                .iter()
+                .position(|c| c == k)
+                .ok_or_else(|| format!("emitted row key `{k}` is not one of its columns"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let ops: Vec<Op> = e.ops.into_iter().map(op).collect();
+    let wanted = |has: fn(Op) -> bool| ops.iter().filter(|&&o| has(o)).count() * n;
+    let mut before = decode(&e.before, wanted(|o| o != Op::Insert))?.into_iter();
+    let mut after = decode(&e.after, wanted(|o| o != Op::Delete))?.into_iter();
+    let rows = ops
+        .into_iter()
+        .map(|op| RowChange {
+            op,
+            before: (op != Op::Insert).then(|| before.by_ref().take(n).collect()),
+            after: (op != Op::Delete).then(|| after.by_ref().take(n).collect()),
+        })
+        .collect();
+    Ok(TableChanges {
+        schema: Arc::new(TableSchema {
+            database: database.to_owned(),
+            table: e.table.clone(),
+            columns: e.columns,
+            key,
+            target_table: Some(e.table),
+        }),
+        rows,
+    })
 }
 
 fn op(o: WitOp) -> Op {
@@ -66,15 +103,26 @@ pub fn apply(mut batch: TableChanges, edits: Vec<Edit>) -> Result<Mapped, String
         match edit {
             Edit::SetCells(s) => {
                 let c = col(s.column)?;
-                let values = decode(&s.cells, rows)?;
-                for (row, v) in batch.rows.iter_mut().zip(values) {
+                let mut cells = Decoder::new(&s.cells).map_err(|e| format!("bad cells: {e}"))?;
+                for row in batch.rows.iter_mut() {
+                    let cell = cells
+                        .next_cell()
+                        .map_err(|e| format!("bad cells: {e}"))?
+                        .ok_or_else(|| format!("bad cells: fewer than the {rows} rows"))?;
                     let img = match s.image {
                         Image::Before => &mut row.before,
                         Image::After => &mut row.after,
                     };
                     if let Some(img) = img {
-                        img[c] = v;
+                        img[c].assign(cell);
                     }
+                }
+                if cells
+                    .next_cell()
+                    .map_err(|e| format!("bad cells: {e}"))?
+                    .is_some()
+                {
+                    return Err(format!("bad cells: more than the {rows} rows"));
                 }
             }
             Edit::RenameColumn(r) => {
@@ -112,35 +160,7 @@ pub fn apply(mut batch: TableChanges, edits: Vec<Edit>) -> Result<Mapped, String
                 }
                 drop_row[r] = true;
             }
-            Edit::EmitRow(e) => {
-                let n = e.columns.len();
-                let key = e
-                    .key
-                    .iter()
-                    .map(|k| {
-                        e.columns.iter().position(|c| c == k).ok_or_else(|| {
-                            format!("emitted row key `{k}` is not one of its columns")
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                let op = op(e.op);
-                let before = (op != Op::Insert)
-                    .then(|| decode(&e.before, n))
-                    .transpose()?;
-                let after = (op != Op::Delete)
-                    .then(|| decode(&e.after, n))
-                    .transpose()?;
-                extra.push(TableChanges {
-                    schema: Arc::new(TableSchema {
-                        database: batch.schema.database.clone(),
-                        table: e.table.clone(),
-                        columns: e.columns,
-                        key,
-                        target_table: Some(e.table),
-                    }),
-                    rows: vec![RowChange { op, before, after }],
-                });
-            }
+            Edit::EmitRows(e) => extra.push(emitted(&batch.schema.database, e)?),
             Edit::SetTargetTable(t) => schema.target_table = Some(t),
         }
     }
@@ -185,7 +205,7 @@ pub fn apply(mut batch: TableChanges, edits: Vec<Edit>) -> Result<Mapped, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::bindings::filter::sluice::plugin::types::RenameColumn;
+    use crate::plugin::bindings::filter::sluice::plugin::types::{RenameColumn, SetCells};
 
     fn batch() -> TableChanges {
         TableChanges {
@@ -223,6 +243,84 @@ mod tests {
             &vec![Value::Int(1), Value::Int(6)]
         );
         assert_eq!(out.batch.schema.key, vec![0]);
+    }
+
+    fn encode(values: &[Value]) -> Vec<u8> {
+        let mut e = sluice_cell::Encoder::new();
+        values.iter().for_each(|v| e.push(v.as_cell()));
+        e.finish()
+    }
+
+    #[test]
+    fn emitted_rows_become_one_batch_with_the_images_their_ops_carry() {
+        let (i, t) = (Value::Int, |s: &str| Value::Text(s.into()));
+        let emit = |before: &[Value], after: &[Value]| {
+            Edit::EmitRows(ExtraRows {
+                table: "copy".into(),
+                columns: vec!["name".into(), "id".into()],
+                key: vec!["id".into()],
+                ops: vec![WitOp::Insert, WitOp::Update, WitOp::Delete],
+                before: encode(before),
+                after: encode(after),
+            })
+        };
+        // The update and the delete have before images, the insert and the
+        // update after images.
+        let edit = emit(
+            &[t("u0"), i(2), t("d0"), i(3)],
+            &[t("ins"), i(1), t("u1"), i(2)],
+        );
+        let out = apply(batch(), vec![edit]).unwrap();
+        let [extra] = &out.extra[..] else {
+            panic!("{:?}", out.extra)
+        };
+        assert_eq!(extra.schema.target_table.as_deref(), Some("copy"));
+        assert_eq!(extra.schema.key, vec![1]);
+        let images: Vec<_> = extra
+            .rows
+            .iter()
+            .map(|r| (r.op, r.before.clone(), r.after.clone()))
+            .collect();
+        assert_eq!(
+            images,
+            vec![
+                (Op::Insert, None, Some(vec![t("ins"), i(1)])),
+                (
+                    Op::Update,
+                    Some(vec![t("u0"), i(2)]),
+                    Some(vec![t("u1"), i(2)])
+                ),
+                (Op::Delete, Some(vec![t("d0"), i(3)]), None),
+            ]
+        );
+        // One cell short of what the ops need.
+        let short = emit(&[t("u0"), i(2), t("d0")], &[t("ins"), i(1), t("u1"), i(2)]);
+        let err = apply(batch(), vec![short]).unwrap_err();
+        assert!(err.contains("expected 4 cells, found 3"), "{err}");
+    }
+
+    #[test]
+    fn set_cells_replace_a_column_and_a_wrong_count_is_refused() {
+        let set = |cells: &[Value]| {
+            Edit::SetCells(SetCells {
+                column: 1,
+                image: Image::After,
+                cells: encode(cells),
+            })
+        };
+        let out = apply(batch(), vec![set(&[Value::Text("new".into())])]).unwrap();
+        assert_eq!(
+            out.batch.rows[0].after.as_ref().unwrap()[1],
+            Value::Text("new".into())
+        );
+        assert_eq!(
+            out.batch.rows[0].before.as_ref().unwrap()[1],
+            Value::Text("a".into())
+        );
+        for cells in [&[][..], &[Value::Null, Value::Null]] {
+            let err = apply(batch(), vec![set(cells)]).unwrap_err();
+            assert!(err.contains("bad cells"), "{err}");
+        }
     }
 
     #[test]

@@ -80,6 +80,11 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        // For profiling plugin code with `perf` (docs/benchmarks.md): a
+        // perf map names the compiled wasm functions. Off by default.
+        if std::env::var_os("SLUICE_WASM_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         // Both worlds import the same interfaces; adding them once serves both.
@@ -162,6 +167,10 @@ impl Runtime {
             let e = format!("{e:#}");
             if e.contains("wasi") {
                 format!("plugin `{name}` imports WASI ({e}); plugins get no WASI: build it for wasm32-unknown-unknown with the Sluice SDK")
+            } else if let Some(theirs) = interface_version(&e).filter(|v| *v != INTERFACE_VERSION) {
+                format!(
+                    "plugin `{name}` was built for the plugin interface sluice:plugin@{theirs}, but this engine offers sluice:plugin@{INTERFACE_VERSION}: rebuild it against this release's SDK with `sluice plugin build` ({e})"
+                )
             } else {
                 format!("plugin `{name}` imports something the host does not offer: {e}")
             }
@@ -183,6 +192,20 @@ impl Runtime {
             config,
         })
     }
+}
+
+/// The version of `wit/sluice.wit` this engine implements.
+pub const INTERFACE_VERSION: &str = "0.2.0";
+
+/// The `sluice:plugin` version named in a link error, e.g. `0.1.0` in
+/// "... `sluice:plugin/types@0.1.0` ...".
+fn interface_version(link_error: &str) -> Option<&str> {
+    let rest = &link_error[link_error.find("sluice:plugin/")?..];
+    let version = &rest[rest.find('@')? + 1..];
+    let end = version
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .unwrap_or(version.len());
+    Some(&version[..end])
 }
 
 impl Runtime {
@@ -325,4 +348,30 @@ impl Registry {
 pub enum Bound {
     Filter(Filter),
     Mapper(Mapper),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interface_version_is_the_wit_packages() {
+        let wit = include_str!("../../../wit/sluice.wit");
+        let package = format!("package sluice:plugin@{INTERFACE_VERSION};");
+        assert!(
+            wit.lines().any(|l| l == package),
+            "wit/sluice.wit is not {package}"
+        );
+    }
+
+    #[test]
+    fn the_version_a_link_error_names_is_found() {
+        let e = "component imports instance `sluice:plugin/types@0.1.0`, but a matching implementation was not found in the linker";
+        assert_eq!(interface_version(e), Some("0.1.0"));
+        assert_eq!(interface_version("no such thing"), None);
+        assert_eq!(
+            interface_version("x sluice:plugin/host@1.0.0-rc1"),
+            Some("1.0.0-rc1")
+        );
+    }
 }

@@ -148,6 +148,29 @@ impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
+
+    /// Make this value equal to `cell`, reusing this value's text or byte
+    /// buffer when both are of the same kind, so replacing a column of
+    /// strings allocates nothing when the new ones fit.
+    pub fn assign(&mut self, cell: CellRef<'_>) {
+        match (&mut *self, cell) {
+            (Value::Text(s), CellRef::Text(t))
+            | (Value::Decimal(s), CellRef::Decimal(t))
+            | (Value::Json(s), CellRef::Json(t)) => {
+                if s != t {
+                    s.clear();
+                    s.push_str(t);
+                }
+            }
+            (Value::Bytes(b), CellRef::Bytes(t)) => {
+                if b != t {
+                    b.clear();
+                    b.extend_from_slice(t);
+                }
+            }
+            (slot, cell) => *slot = cell.to_value(),
+        }
+    }
 }
 
 impl CellRef<'_> {
@@ -382,6 +405,30 @@ impl Encoder {
         }
     }
 
+    /// Bytes written so far, version byte included; a cell pushed next
+    /// starts here.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether no cell has been pushed yet.
+    pub fn is_empty(&self) -> bool {
+        self.buf.len() == 1
+    }
+
+    /// Forget the cells from byte `len` on (an offset [`Encoder::len`]
+    /// returned): take back the last cells pushed.
+    pub fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len.max(1));
+    }
+
+    /// Append cells that are already encoded: a run of whole cells cut
+    /// from another column of this version (no version byte). The caller
+    /// vouches for the bytes; a decoder still checks them.
+    pub fn push_encoded(&mut self, cells: &[u8]) {
+        self.buf.extend_from_slice(cells);
+    }
+
     /// The encoded column.
     pub fn finish(self) -> Vec<u8> {
         self.buf
@@ -550,6 +597,33 @@ impl<'a> Decoder<'a> {
         Ok(Some(cell))
     }
 
+    /// Step over the next cell without reading it; false at the end of the
+    /// column. Tags and lengths are checked as [`Decoder::next_cell`]
+    /// checks them, text is not checked for UTF-8 (reading the cell does
+    /// that), so finding where each cell starts costs one step per cell.
+    pub fn skip_cell(&mut self) -> Result<bool, DecodeError> {
+        let start = self.pos;
+        let Some(&tag) = self.buf.get(self.pos) else {
+            return Ok(false);
+        };
+        self.pos += 1;
+        let size = match tag {
+            NULL => 0,
+            INT | UINT | DOUBLE => 8,
+            FLOAT | DATE => 4,
+            TIME => 9,
+            DATETIME => 11,
+            TIMESTAMP => 12,
+            DECIMAL | TEXT | BYTES | JSON => {
+                self.var(start)?;
+                return Ok(true);
+            }
+            tag => return Err(DecodeError::Tag { tag, offset: start }),
+        };
+        self.take(size, start)?;
+        Ok(true)
+    }
+
     /// Decode exactly `expected` cells into `out` (cleared first).
     pub fn read_all(
         mut self,
@@ -689,6 +763,63 @@ mod tests {
                 found: 1
             }
         );
+    }
+
+    #[test]
+    fn assign_makes_a_value_equal_to_any_cell() {
+        let cells = sample();
+        for from in &cells {
+            for to in &cells {
+                let mut v = from.clone();
+                v.assign(to.as_cell());
+                assert_eq!(&v, to, "{from:?} assigned {to:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn encoded_runs_copy_and_the_last_cells_can_be_taken_back() {
+        let cells = sample();
+        let mut whole = Encoder::new();
+        let mut starts = Vec::new();
+        for v in &cells {
+            starts.push(whole.len());
+            whole.push(v.as_cell());
+        }
+        let whole = whole.finish();
+        // Copy the middle as raw bytes, push a cell and take it back.
+        let mut e = Encoder::new();
+        e.push(cells[0].as_cell());
+        e.push_encoded(&whole[starts[1]..starts[cells.len() - 1]]);
+        let at = e.len();
+        e.push(Value::Text("taken back".into()).as_cell());
+        e.truncate(at);
+        e.push(cells[cells.len() - 1].as_cell());
+        assert_eq!(e.finish(), whole);
+    }
+
+    #[test]
+    fn skipping_a_cell_steps_exactly_over_what_reading_it_reads() {
+        let mut e = Encoder::new();
+        sample().iter().for_each(|v| e.push(v.as_cell()));
+        let bytes = e.finish();
+        let (mut read, mut skip) = (Decoder::new(&bytes).unwrap(), Decoder::new(&bytes).unwrap());
+        while read.next_cell().unwrap().is_some() {
+            assert!(skip.skip_cell().unwrap());
+            assert_eq!(skip.position(), read.position());
+        }
+        assert!(!skip.skip_cell().unwrap());
+        for cut in 1..bytes.len() {
+            let mut d = Decoder::new(&bytes[..cut]).unwrap();
+            let mut r = Decoder::new(&bytes[..cut]).unwrap();
+            loop {
+                let (s, n) = (d.skip_cell(), r.next_cell());
+                assert_eq!(s.is_err(), n.is_err(), "cut at {cut}");
+                if !matches!(s, Ok(true)) {
+                    break;
+                }
+            }
+        }
     }
 
     #[test]

@@ -188,15 +188,15 @@ fn expand(attr: Tokens, func: ItemFn, world: World) -> syn::Result<Tokens> {
                     E::DropColumn(c) => #types::Edit::DropColumn(c),
                     E::AddColumn { name, before, after } => #types::Edit::AddColumn(#types::AddColumn { name, before, after }),
                     E::DropRow(r) => #types::Edit::DropRow(r),
-                    E::EmitRow { table, op, columns, key, before, after } => #types::Edit::EmitRow(#types::ExtraRow {
+                    E::EmitRows { table, columns, key, ops, before, after } => #types::Edit::EmitRows(#types::ExtraRows {
                         table,
-                        op: match op {
+                        columns,
+                        key,
+                        ops: ops.into_iter().map(|op| match op {
                             ::sluice::Op::Insert => #types::Op::Insert,
                             ::sluice::Op::Update => #types::Op::Update,
                             ::sluice::Op::Delete => #types::Op::Delete,
-                        },
-                        columns,
-                        key,
+                        }).collect(),
                         before,
                         after,
                     }),

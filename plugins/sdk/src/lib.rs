@@ -128,11 +128,11 @@ pub enum Edit {
         after: Vec<u8>,
     },
     DropRow(u32),
-    EmitRow {
+    EmitRows {
         table: String,
-        op: Op,
         columns: Vec<String>,
         key: Vec<String>,
+        ops: Vec<Op>,
         before: Vec<u8>,
         after: Vec<u8>,
     },

@@ -9,8 +9,12 @@
 pub fn email(email: &str) -> String {
     match email.split_once('@') {
         Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
+            let first = local.chars().next().map_or(0, char::len_utf8);
+            let mut out = String::with_capacity(first + 4 + domain.len());
+            out.push_str(&local[..first]);
+            out.push_str("***@");
+            out.push_str(domain);
+            out
         }
         None => "***".to_owned(),
     }
@@ -25,10 +29,14 @@ pub fn phone(phone: &str) -> String {
 /// Keep the last `n` digits, one `*` per other digit (card and account
 /// numbers, phone numbers).
 pub fn keep_last_digits(text: &str, n: usize) -> String {
-    let digits: Vec<char> = text.chars().filter(char::is_ascii_digit).collect();
-    let keep = digits.len().saturating_sub(n);
-    let tail: String = digits[keep..].iter().collect();
-    format!("{}{tail}", "*".repeat(keep))
+    // ASCII digits are single bytes, so bytes count them.
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    let hide = digits.saturating_sub(n);
+    let mut out = String::with_capacity(digits);
+    for (i, d) in text.bytes().filter(u8::is_ascii_digit).enumerate() {
+        out.push(if i < hide { '*' } else { char::from(d) });
+    }
+    out
 }
 
 /// Every character becomes `*`, keeping the length in characters.

@@ -12,7 +12,7 @@
 
 use std::sync::OnceLock;
 
-use sluice::{Op, RowMut, Value};
+use sluice::RowMut;
 
 static SETTINGS: OnceLock<(String, Vec<String>)> = OnceLock::new();
 
@@ -30,29 +30,6 @@ fn setup(_config: &str) -> Result<(), String> {
 #[sluice::mapper]
 pub fn fan_out(row: &mut RowMut) {
     let (into, columns) = SETTINGS.get().expect("init ran");
-    let image = |row: &RowMut, before: bool| -> Option<Vec<Value>> {
-        columns
-            .iter()
-            .map(|c| {
-                let cell = if before { row.before(c) } else { row.after(c) };
-                cell.map(|v| v.to_value())
-            })
-            .collect()
-    };
-    let op = row.op();
-    let before = (op != Op::Insert).then(|| image(row, true));
-    let after = (op != Op::Delete).then(|| image(row, false));
-    // A table without one of the columns: nothing to fan out.
-    if before.as_ref().is_some_and(Option::is_none) || after.as_ref().is_some_and(Option::is_none) {
-        return;
-    }
-    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-    row.emit(
-        into,
-        op,
-        &names,
-        &names[..1],
-        before.flatten().as_deref(),
-        after.flatten().as_deref(),
-    );
+    // The same op and images, cut down to `columns`; the first is the key.
+    row.emit_columns(into, columns, &columns[..1]);
 }

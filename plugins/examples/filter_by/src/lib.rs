@@ -18,7 +18,8 @@ use sluice::{CellRef, Row};
 
 struct Rule {
     column: String,
-    op: String,
+    /// The orderings of cell against value that keep a row.
+    keeps: [bool; 3],
     value: String,
     /// `value` as a number, when it is one: then cells compare numerically.
     number: Option<f64>,
@@ -31,19 +32,24 @@ fn setup(_config: &str) -> Result<(), String> {
     let need = |k: &str| {
         sluice::config_value(k).ok_or_else(|| format!("filter_by needs `{k}` in its config"))
     };
+    let op = need("op")?;
+    // Less, Equal, Greater: which of them keep the row.
+    let keeps = match op.as_str() {
+        "=" => [false, true, false],
+        "!=" => [true, false, true],
+        "<" => [true, false, false],
+        "<=" => [true, true, false],
+        ">" => [false, false, true],
+        ">=" => [false, true, true],
+        _ => return Err(format!("op `{op}` is not one of = != < <= > >=")),
+    };
+    let value = need("value")?;
     let rule = Rule {
         column: need("column")?,
-        op: need("op")?,
-        value: need("value")?,
-        number: None,
+        keeps,
+        number: value.parse().ok(),
+        value,
     };
-    let rule = Rule {
-        number: rule.value.parse().ok(),
-        ..rule
-    };
-    if !["=", "!=", "<", "<=", ">", ">="].contains(&rule.op.as_str()) {
-        return Err(format!("op `{}` is not one of = != < <= > >=", rule.op));
-    }
     let _ = RULE.set(rule);
     Ok(())
 }
@@ -64,8 +70,8 @@ fn compare(cell: CellRef<'_>, rule: &Rule) -> Option<Ordering> {
         CellRef::Double(f) => number(f),
         CellRef::Float(f) => number(f64::from(f)),
         CellRef::Decimal(s) | CellRef::Text(s) | CellRef::Json(s) => {
-            match (rule.number, s.parse::<f64>()) {
-                (Some(n), Ok(x)) => Some(x.partial_cmp(&n).unwrap_or(Ordering::Less)),
+            match rule.number.map(|n| (n, s.parse::<f64>())) {
+                Some((n, Ok(x))) => Some(x.partial_cmp(&n).unwrap_or(Ordering::Less)),
                 _ => Some(s.cmp(rule.value.as_str())),
             }
         }
@@ -88,12 +94,5 @@ pub fn filter_by(row: &Row) -> bool {
     let Some(order) = compare(cell, rule) else {
         return false;
     };
-    match rule.op.as_str() {
-        "=" => order == Ordering::Equal,
-        "!=" => order != Ordering::Equal,
-        "<" => order == Ordering::Less,
-        "<=" => order != Ordering::Greater,
-        ">" => order == Ordering::Greater,
-        _ => order != Ordering::Less,
-    }
+    rule.keeps[(order as i8 + 1) as usize] // Less = -1, Equal = 0, Greater = 1
 }
