@@ -27,4 +27,4 @@ pub mod mapper {
 }
 
 pub use filter::sluice::plugin::host::Level;
-pub use filter::sluice::plugin::types::{Edit, ExtraRows, Image, Op as WitOp, Value as WitValue};
+pub use filter::sluice::plugin::types::{Edit, ExtraRows, Image, Value as WitValue};

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use sluice_cell::Decoder;
 
-use super::bindings::{Edit, ExtraRows, Image, WitOp};
+use super::bindings::{Edit, ExtraRows, Image};
 use crate::change::{Op, RowChange, TableChanges, TableSchema, Value};
 
 /// The batch after the edits, plus extra rows the mapper emitted.
@@ -44,18 +44,42 @@ fn emitted(database: &str, e: ExtraRows) -> Result<TableChanges, String> {
                 .ok_or_else(|| format!("emitted row key `{k}` is not one of its columns"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let ops: Vec<Op> = e.ops.into_iter().map(op).collect();
-    let wanted = |has: fn(Op) -> bool| ops.iter().filter(|&&o| has(o)).count() * n;
-    let mut before = decode(&e.before, wanted(|o| o != Op::Insert))?.into_iter();
-    let mut after = decode(&e.after, wanted(|o| o != Op::Delete))?.into_iter();
+    let ops = e.ops.into_iter().map(op).collect::<Result<Vec<_>, _>>()?;
+    let bad = |e: sluice_cell::DecodeError| format!("bad cells: {e}");
+    let (mut before, mut after) = (
+        Decoder::new(&e.before).map_err(bad)?,
+        Decoder::new(&e.after).map_err(bad)?,
+    );
+    // One image of `n` cells, read straight into the row's values.
+    let image = |cells: &mut Decoder<'_>, which: &str| -> Result<Vec<Value>, String> {
+        let mut values = Vec::with_capacity(n);
+        for _ in 0..n {
+            match cells.next_cell().map_err(bad)? {
+                Some(c) => values.push(c.to_value()),
+                None => return Err(format!("bad cells: the {which} images end early")),
+            }
+        }
+        Ok(values)
+    };
     let rows = ops
         .into_iter()
-        .map(|op| RowChange {
-            op,
-            before: (op != Op::Insert).then(|| before.by_ref().take(n).collect()),
-            after: (op != Op::Delete).then(|| after.by_ref().take(n).collect()),
+        .map(|op| {
+            Ok(RowChange {
+                op,
+                before: (op != Op::Insert)
+                    .then(|| image(&mut before, "before"))
+                    .transpose()?,
+                after: (op != Op::Delete)
+                    .then(|| image(&mut after, "after"))
+                    .transpose()?,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, String>>()?;
+    for (cells, which) in [(&mut before, "before"), (&mut after, "after")] {
+        if cells.next_cell().map_err(bad)?.is_some() {
+            return Err(format!("bad cells: more {which} cells than the ops need"));
+        }
+    }
     Ok(TableChanges {
         schema: Arc::new(TableSchema {
             database: database.to_owned(),
@@ -68,11 +92,14 @@ fn emitted(database: &str, e: ExtraRows) -> Result<TableChanges, String> {
     })
 }
 
-fn op(o: WitOp) -> Op {
-    match o {
-        WitOp::Insert => Op::Insert,
-        WitOp::Update => Op::Update,
-        WitOp::Delete => Op::Delete,
+fn op(code: u8) -> Result<Op, String> {
+    match code {
+        sluice_cell::op::INSERT => Ok(Op::Insert),
+        sluice_cell::op::UPDATE => Ok(Op::Update),
+        sluice_cell::op::DELETE => Ok(Op::Delete),
+        other => Err(format!(
+            "emitted row op code {other} is not 0 (insert), 1 (update) or 2 (delete)"
+        )),
     }
 }
 
@@ -259,7 +286,7 @@ mod tests {
                 table: "copy".into(),
                 columns: vec!["name".into(), "id".into()],
                 key: vec!["id".into()],
-                ops: vec![WitOp::Insert, WitOp::Update, WitOp::Delete],
+                ops: vec![0, 1, 2],
                 before: encode(before),
                 after: encode(after),
             })
@@ -296,7 +323,13 @@ mod tests {
         // One cell short of what the ops need.
         let short = emit(&[t("u0"), i(2), t("d0")], &[t("ins"), i(1), t("u1"), i(2)]);
         let err = apply(batch(), vec![short]).unwrap_err();
-        assert!(err.contains("expected 4 cells, found 3"), "{err}");
+        assert!(err.contains("the before images end early"), "{err}");
+        let long = emit(
+            &[t("u0"), i(2), t("d0"), i(3)],
+            &[t("ins"), i(1), t("u1"), i(2), i(9)],
+        );
+        let err = apply(batch(), vec![long]).unwrap_err();
+        assert!(err.contains("more after cells than the ops need"), "{err}");
     }
 
     #[test]

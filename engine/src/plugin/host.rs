@@ -10,7 +10,7 @@ use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::{Result as WResult, StoreLimits};
 
 use super::bindings::filter::sluice::plugin::{host, types};
-use super::bindings::{Image, Level, WitOp, WitValue};
+use super::bindings::{Image, Level, WitValue};
 use crate::change::{Op, TableChanges, Value};
 use sluice_cell::Encoder;
 
@@ -30,11 +30,11 @@ pub struct HostState {
     pub last_error: Option<String>,
 }
 
-fn op(o: Op) -> WitOp {
+fn op(o: Op) -> u8 {
     match o {
-        Op::Insert => WitOp::Insert,
-        Op::Update => WitOp::Update,
-        Op::Delete => WitOp::Delete,
+        Op::Insert => sluice_cell::op::INSERT,
+        Op::Update => sluice_cell::op::UPDATE,
+        Op::Delete => sluice_cell::op::DELETE,
     }
 }
 
@@ -107,7 +107,7 @@ impl types::HostBatch for HostState {
         Ok(self.batch(&b)?.rows.len() as u32)
     }
 
-    fn ops(&mut self, b: Resource<BatchRes>) -> WResult<Vec<WitOp>> {
+    fn ops(&mut self, b: Resource<BatchRes>) -> WResult<Vec<u8>> {
         Ok(self.batch(&b)?.rows.iter().map(|r| op(r.op)).collect())
     }
 

@@ -34,6 +34,13 @@
 
 use std::fmt;
 
+/// Op codes: how the plugin interface says what happened to a row.
+pub mod op {
+    pub const INSERT: u8 = 0;
+    pub const UPDATE: u8 = 1;
+    pub const DELETE: u8 = 2;
+}
+
 /// The encoding version this crate reads and writes.
 pub const VERSION: u8 = 1;
 

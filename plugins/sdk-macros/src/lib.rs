@@ -192,11 +192,7 @@ fn expand(attr: Tokens, func: ItemFn, world: World) -> syn::Result<Tokens> {
                         table,
                         columns,
                         key,
-                        ops: ops.into_iter().map(|op| match op {
-                            ::sluice::Op::Insert => #types::Op::Insert,
-                            ::sluice::Op::Update => #types::Op::Update,
-                            ::sluice::Op::Delete => #types::Op::Delete,
-                        }).collect(),
+                        ops: ops.into_iter().map(::sluice::Op::code).collect(),
                         before,
                         after,
                     }),
@@ -255,11 +251,7 @@ fn expand(attr: Tokens, func: ItemFn, world: World) -> syn::Result<Tokens> {
             fn fetch_ops(&self) -> Vec<::sluice::Op> {
                 #types::Batch::ops(self)
                     .into_iter()
-                    .map(|o| match o {
-                        #types::Op::Insert => ::sluice::Op::Insert,
-                        #types::Op::Update => ::sluice::Op::Update,
-                        #types::Op::Delete => ::sluice::Op::Delete,
-                    })
+                    .map(::sluice::Op::from_code)
                     .collect()
             }
             fn fetch_column(&self, column: u32, image: ::sluice::Image) -> Vec<u8> {

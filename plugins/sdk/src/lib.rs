@@ -62,6 +62,29 @@ pub enum Op {
     Delete,
 }
 
+impl Op {
+    /// This op's code in the plugin interface.
+    #[doc(hidden)]
+    pub fn code(self) -> u8 {
+        match self {
+            Op::Insert => sluice_cell::op::INSERT,
+            Op::Update => sluice_cell::op::UPDATE,
+            Op::Delete => sluice_cell::op::DELETE,
+        }
+    }
+
+    /// The op an interface code names; panics on a code no host sends.
+    #[doc(hidden)]
+    pub fn from_code(code: u8) -> Op {
+        match code {
+            sluice_cell::op::INSERT => Op::Insert,
+            sluice_cell::op::UPDATE => Op::Update,
+            sluice_cell::op::DELETE => Op::Delete,
+            other => panic!("host sent op code {other}, which this SDK does not know"),
+        }
+    }
+}
+
 /// Which image of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Image {

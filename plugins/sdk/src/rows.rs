@@ -230,6 +230,8 @@ pub(crate) struct EditLog {
     /// Extra row changes for other tables (`emit`), in order; consecutive
     /// rows for the same table and columns share one entry.
     emitted: Vec<Emitted>,
+    /// Column indexes of the row being emitted, kept to reuse the buffer.
+    indexes: Vec<u32>,
 }
 
 /// The new cells of one column image, encoded as the rows are visited
@@ -425,8 +427,13 @@ impl<'r, 'a> RowMut<'r, 'a> {
         key: &[K],
     ) -> bool {
         let rows = self.row.rows;
-        if columns.iter().any(|c| rows.index(c.as_ref()).is_none()) {
-            return false;
+        let mut indexes = std::mem::take(&mut self.log.indexes);
+        indexes.clear();
+        for c in columns {
+            match rows.index(c.as_ref()) {
+                Some(i) => indexes.push(i),
+                None => return false,
+            }
         }
         let (row, op) = (self.row.index, self.row.op());
         let e = self.emitting(table, columns, key);
@@ -436,12 +443,12 @@ impl<'r, 'a> RowMut<'r, 'a> {
             (Image::After, op != Op::Delete, &mut e.after),
         ] {
             if needed {
-                for c in columns {
-                    let c = rows.index(c.as_ref()).expect("checked above");
+                for &c in &indexes {
                     enc.push_encoded(rows.column(c, image).range(row, row + 1));
                 }
             }
         }
+        self.log.indexes = indexes;
         true
     }
 
