@@ -56,6 +56,25 @@ impl Column {
     }
 }
 
+/// Whether two column names are equal. Names are short: up to 16 bytes
+/// are compared as two (overlapping) 8-byte words, which in wasm is a few
+/// instructions where `==` calls `memcmp`, the largest single cost of a
+/// name lookup.
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
 /// A cached name lookup: the caller's pointer and length, the name, and
 /// the column index it resolved to.
 struct Lookup {
@@ -110,7 +129,7 @@ impl<'a> Rows<'a> {
     /// so the entry after the last one found is tried first.
     pub fn index(&self, name: &str) -> Option<u32> {
         let ptr = name.as_ptr() as usize;
-        let hit = |l: &Lookup| l.ptr == ptr && l.name == name;
+        let hit = |l: &Lookup| l.ptr == ptr && same(&l.name, name);
         {
             let lookups = self.lookups.borrow();
             let next = self.next_lookup.get();
@@ -283,13 +302,15 @@ struct Emitted {
 
 impl Emitted {
     fn holds<C: AsRef<str>, K: AsRef<str>>(&self, table: &str, columns: &[C], key: &[K]) -> bool {
-        let same = |ours: &[String], theirs: &[C]| {
-            ours.len() == theirs.len() && ours.iter().zip(theirs).all(|(o, t)| o == t.as_ref())
-        };
         self.table == table
-            && same(&self.columns, columns)
+            && self.columns.len() == columns.len()
+            && self
+                .columns
+                .iter()
+                .zip(columns)
+                .all(|(o, c)| same(o, c.as_ref()))
             && self.key.len() == key.len()
-            && self.key.iter().zip(key).all(|(o, k)| o == k.as_ref())
+            && self.key.iter().zip(key).all(|(o, k)| same(o, k.as_ref()))
     }
 }
 
@@ -679,6 +700,35 @@ mod tests {
             cells(a1),
             vec![cell(0, 0), cell(0, 1), cell(0, 2), cell(0, 3)]
         );
+    }
+
+    #[test]
+    fn names_compare_equal_exactly_when_they_are() {
+        let names = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abce",
+            "price",
+            "prics",
+            "status",
+            "statuz",
+            "weight_g",
+            "weight_h",
+            "cost_price",
+            "cost_prize",
+            "created_at_utc_x",
+            "created_at_utc_y",
+            "a_much_longer_column_name",
+            "a_much_longer_column_namf",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 
     fn copies(row: &mut RowMut) {
