@@ -72,6 +72,13 @@ fn compare(cell: CellRef<'_>, rule: &Rule) -> Option<Ordering> {
         CellRef::Decimal(s) | CellRef::Text(s) | CellRef::Json(s) => {
             match rule.number.map(|n| (n, s.parse::<f64>())) {
                 Some((n, Ok(x))) => Some(x.partial_cmp(&n).unwrap_or(Ordering::Less)),
+                // For = and != only equality matters, and texts of
+                // different lengths differ without reading them.
+                _ if rule.keeps[0] == rule.keeps[2] => Some(if s == rule.value {
+                    Ordering::Equal
+                } else {
+                    Ordering::Less
+                }),
                 _ => Some(s.cmp(rule.value.as_str())),
             }
         }
