@@ -29,14 +29,12 @@ pub fn phone(phone: &str) -> String {
 /// Keep the last `n` digits, one `*` per other digit (card and account
 /// numbers, phone numbers).
 pub fn keep_last_digits(text: &str, n: usize) -> String {
-    // ASCII digits are single bytes, so bytes count them.
-    let digits = text.bytes().filter(u8::is_ascii_digit).count();
-    let hide = digits.saturating_sub(n);
-    let mut out = String::with_capacity(digits);
-    for (i, d) in text.bytes().filter(u8::is_ascii_digit).enumerate() {
-        out.push(if i < hide { '*' } else { char::from(d) });
-    }
-    out
+    // ASCII digits are single bytes: keep them, then star all but the last
+    // `n` in place.
+    let mut out: Vec<u8> = text.bytes().filter(u8::is_ascii_digit).collect();
+    let hide = out.len().saturating_sub(n);
+    out[..hide].fill(b'*');
+    String::from_utf8(out).expect("ASCII digits and stars")
 }
 
 /// Every character becomes `*`, keeping the length in characters.

@@ -302,7 +302,7 @@ struct Emitted {
 
 impl Emitted {
     fn holds<C: AsRef<str>, K: AsRef<str>>(&self, table: &str, columns: &[C], key: &[K]) -> bool {
-        self.table == table
+        same(&self.table, table)
             && self.columns.len() == columns.len()
             && self
                 .columns
