@@ -305,6 +305,7 @@ impl<T: Target> Pipeline<T> {
     async fn stop(&mut self) -> Result<(), PipelineError> {
         if self.open.take().is_some() {
             self.target.abandon().await;
+            tracing::info!(pipeline = %self.name, "stopped in the middle of a large source transaction: rolled back what was applied of it; the next run applies it again from its start");
         }
         Ok(())
     }
