@@ -210,10 +210,12 @@ fn main() -> anyhow::Result<()> {
     let wanted = [
         ("active_only", PluginKind::Filter),
         ("hide_cost", PluginKind::Mapper),
+        ("raw_active_only", PluginKind::Filter),
     ];
     let mut plugins = load(&dir, &wanted, BTreeMap::new())?;
-    let mut mapper = plugins.pop().expect("two plugins");
-    let mut filter = plugins.pop().expect("two plugins");
+    let mut raw = plugins.pop().expect("three plugins");
+    let mut mapper = plugins.pop().expect("three plugins");
+    let mut filter = plugins.pop().expect("three plugins");
 
     let base = batch();
     // Check the plugins do what the native code does before timing them.
@@ -247,6 +249,29 @@ fn main() -> anyhow::Result<()> {
                 rounds,
                 &base,
                 |b| filter.filter(b).unwrap(),
+                |b| {
+                    let v = native_filter(&b);
+                    (b, v)
+                },
+            ),
+        );
+    }
+    // The same filter written by hand against the WIT, without the SDK:
+    // the SDK's cost is the difference between the two wasm rows.
+    let (b, v) = raw
+        .filter(base.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    anyhow::ensure!(
+        v == native_filter(&b),
+        "raw_active_only and native disagree"
+    );
+    if !skipped("raw_active_only") {
+        report(
+            "active_only by hand, no SDK (filter)",
+            compare(
+                rounds,
+                &base,
+                |b| raw.filter(b).unwrap(),
                 |b| {
                     let v = native_filter(&b);
                     (b, v)
@@ -456,9 +481,10 @@ fn examples(dir: &std::path::Path, rounds: usize, base: &TableChanges) -> anyhow
     Ok(())
 }
 
-/// `ONLY=name` times one plugin, for profiling it (docs/benchmarks.md).
+/// `ONLY=name[,name...]` times only those plugins, for profiling them
+/// (docs/benchmarks.md).
 fn skipped(name: &str) -> bool {
-    std::env::var("ONLY").is_ok_and(|only| only != name)
+    std::env::var("ONLY").is_ok_and(|only| !only.split(',').any(|o| o == name))
 }
 
 fn mapped(batch: TableChanges) -> Mapped {

@@ -508,6 +508,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    #[inline]
     fn take(&mut self, n: usize, start: usize) -> Result<&'a [u8], DecodeError> {
         let end = self
             .pos
@@ -519,6 +520,7 @@ impl<'a> Decoder<'a> {
         Ok(s)
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self, start: usize) -> Result<[u8; N], DecodeError> {
         let s = self.take(N, start)?;
         let mut a = [0u8; N];
@@ -526,11 +528,13 @@ impl<'a> Decoder<'a> {
         Ok(a)
     }
 
+    #[inline]
     fn var(&mut self, start: usize) -> Result<&'a [u8], DecodeError> {
         let len = u32::from_le_bytes(self.array(start)?) as usize;
         self.take(len, start)
     }
 
+    #[inline]
     fn str(&mut self, start: usize) -> Result<&'a str, DecodeError> {
         std::str::from_utf8(self.var(start)?).map_err(|_| DecodeError::Utf8 { offset: start })
     }
@@ -546,17 +550,20 @@ impl<'a> Decoder<'a> {
 
     /// Byte offset of the next cell; with [`Decoder::resume`] a reader can
     /// come back to one cell without decoding the ones before it.
+    #[inline]
     pub fn position(&self) -> usize {
         self.pos
     }
 
     /// Continue reading `buf` at `pos`, an offset returned by
     /// [`Decoder::position`] on a decoder that checked the version.
+    #[inline]
     pub fn resume(buf: &'a [u8], pos: usize) -> Self {
         Decoder { buf, pos }
     }
 
     /// The next cell, or `None` at the end of the column.
+    #[inline]
     pub fn next_cell(&mut self) -> Result<Option<CellRef<'a>>, DecodeError> {
         let start = self.pos;
         let Some(&tag) = self.buf.get(self.pos) else {
@@ -608,6 +615,7 @@ impl<'a> Decoder<'a> {
     /// column. Tags and lengths are checked as [`Decoder::next_cell`]
     /// checks them, text is not checked for UTF-8 (reading the cell does
     /// that), so finding where each cell starts costs one step per cell.
+    #[inline]
     pub fn skip_cell(&mut self) -> Result<bool, DecodeError> {
         let start = self.pos;
         let Some(&tag) = self.buf.get(self.pos) else {

@@ -65,6 +65,7 @@ pub enum Op {
 impl Op {
     /// This op's code in the plugin interface.
     #[doc(hidden)]
+    #[inline]
     pub fn code(self) -> u8 {
         match self {
             Op::Insert => sluice_cell::op::INSERT,
@@ -75,6 +76,7 @@ impl Op {
 
     /// The op an interface code names; panics on a code no host sends.
     #[doc(hidden)]
+    #[inline]
     pub fn from_code(code: u8) -> Op {
         match code {
             sluice_cell::op::INSERT => Op::Insert,

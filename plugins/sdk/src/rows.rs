@@ -47,6 +47,7 @@ impl Column {
         &self.bytes[at(from)..at(to)]
     }
 
+    #[inline]
     fn cell(&self, row: usize) -> CellRef<'_> {
         match Decoder::resume(&self.bytes, self.offsets[row] as usize).next_cell() {
             Ok(Some(c)) => c,
@@ -60,6 +61,7 @@ impl Column {
 /// are compared as two (overlapping) 8-byte words, which in wasm is a few
 /// instructions where `==` calls `memcmp`, the largest single cost of a
 /// name lookup.
+#[inline]
 fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let n = a.len();
@@ -127,6 +129,7 @@ impl<'a> Rows<'a> {
     /// batch and call site; afterwards a pointer match plus one memcmp.
     /// A plugin asks for the same names in the same order on every row,
     /// so the entry after the last one found is tried first.
+    #[inline]
     pub fn index(&self, name: &str) -> Option<u32> {
         let ptr = name.as_ptr() as usize;
         let hit = |l: &Lookup| l.ptr == ptr && same(&l.name, name);
@@ -157,11 +160,13 @@ impl<'a> Rows<'a> {
         index
     }
 
+    #[inline]
     fn column(&self, column: u32, image: Image) -> &Column {
         let slot = column as usize * 2 + usize::from(image == Image::After);
         self.data[slot].get_or_init(|| Column::fetch(self.batch, column, image, self.ops.len()))
     }
 
+    #[inline]
     fn cell(&self, row: usize, column: u32, image: Image) -> CellRef<'_> {
         self.column(column, image).cell(row)
     }
@@ -180,6 +185,7 @@ impl<'r, 'a> Row<'r, 'a> {
     }
 
     /// What happened to this row.
+    #[inline]
     pub fn op(&self) -> Op {
         self.rows.ops[self.index]
     }
@@ -191,6 +197,7 @@ impl<'r, 'a> Row<'r, 'a> {
 
     /// The image the row has now: after for inserts and updates, before
     /// for deletes.
+    #[inline]
     pub fn current_image(&self) -> Image {
         if self.op() == Op::Delete {
             Image::Before
@@ -200,26 +207,31 @@ impl<'r, 'a> Row<'r, 'a> {
     }
 
     /// A cell of the current image; `None` when the table has no such column.
+    #[inline]
     pub fn get(&self, name: &str) -> Option<CellRef<'r>> {
         self.image(name, self.current_image())
     }
 
     /// A cell of the before image (NULL for inserts).
+    #[inline]
     pub fn before(&self, name: &str) -> Option<CellRef<'r>> {
         self.image(name, Image::Before)
     }
 
     /// A cell of the after image (NULL for deletes).
+    #[inline]
     pub fn after(&self, name: &str) -> Option<CellRef<'r>> {
         self.image(name, Image::After)
     }
 
+    #[inline]
     fn image(&self, name: &str, image: Image) -> Option<CellRef<'r>> {
         let c = self.rows.index(name)?;
         Some(self.rows.cell(self.index, c, image))
     }
 
     /// The text of a text cell of the current image.
+    #[inline]
     pub fn str(&self, name: &str) -> Option<&'r str> {
         match self.get(name)? {
             CellRef::Text(s) => Some(s),
@@ -228,6 +240,7 @@ impl<'r, 'a> Row<'r, 'a> {
     }
 
     /// The integer in a cell of the current image.
+    #[inline]
     pub fn int(&self, name: &str) -> Option<i64> {
         match self.get(name)? {
             CellRef::Int(i) => Some(i),
