@@ -130,12 +130,14 @@ pub fn apply(mut batch: TableChanges, edits: Vec<Edit>) -> Result<Mapped, String
         match edit {
             Edit::SetCells(s) => {
                 let c = col(s.column)?;
-                let mut cells = Decoder::new(&s.cells).map_err(|e| format!("bad cells: {e}"))?;
+                let bad =
+                    |why: String| format!("bad cells for column `{}`: {why}", schema.columns[c]);
+                let mut cells = Decoder::new(&s.cells).map_err(|e| bad(e.to_string()))?;
                 for row in batch.rows.iter_mut() {
                     let cell = cells
                         .next_cell()
-                        .map_err(|e| format!("bad cells: {e}"))?
-                        .ok_or_else(|| format!("bad cells: fewer than the {rows} rows"))?;
+                        .map_err(|e| bad(e.to_string()))?
+                        .ok_or_else(|| bad(format!("fewer than the {rows} rows")))?;
                     let img = match s.image {
                         Image::Before => &mut row.before,
                         Image::After => &mut row.after,
@@ -144,12 +146,8 @@ pub fn apply(mut batch: TableChanges, edits: Vec<Edit>) -> Result<Mapped, String
                         img[c].assign(cell);
                     }
                 }
-                if cells
-                    .next_cell()
-                    .map_err(|e| format!("bad cells: {e}"))?
-                    .is_some()
-                {
-                    return Err(format!("bad cells: more than the {rows} rows"));
+                if cells.next_cell().map_err(|e| bad(e.to_string()))?.is_some() {
+                    return Err(bad(format!("more than the {rows} rows")));
                 }
             }
             Edit::RenameColumn(r) => {
@@ -187,7 +185,12 @@ pub fn apply(mut batch: TableChanges, edits: Vec<Edit>) -> Result<Mapped, String
                 }
                 drop_row[r] = true;
             }
-            Edit::EmitRows(e) => extra.push(emitted(&batch.schema.database, e)?),
+            Edit::EmitRows(e) => {
+                let rows = emitted(&batch.schema.database, e)?;
+                if !rows.rows.is_empty() {
+                    extra.push(rows);
+                }
+            }
             Edit::SetTargetTable(t) => schema.target_table = Some(t),
         }
     }
@@ -352,7 +355,7 @@ mod tests {
         );
         for cells in [&[][..], &[Value::Null, Value::Null]] {
             let err = apply(batch(), vec![set(cells)]).unwrap_err();
-            assert!(err.contains("bad cells"), "{err}");
+            assert!(err.contains("bad cells for column `name`"), "{err}");
         }
     }
 

@@ -126,7 +126,8 @@ impl<'a> Rows<'a> {
     }
 
     /// Index of a column by name. Resolved by string comparison once per
-    /// batch and call site; afterwards a pointer match plus one memcmp.
+    /// batch and call site; afterwards a pointer match plus a compare of
+    /// the name (two words for names up to 16 bytes, see `same`).
     /// A plugin asks for the same names in the same order on every row,
     /// so the entry after the last one found is tried first.
     #[inline]
