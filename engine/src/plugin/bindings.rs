@@ -27,4 +27,39 @@ pub mod mapper {
 }
 
 pub use filter::sluice::plugin::host::Level;
+
+use crate::change::Op;
+
+/// An op's code in the plugin interface (`wit/sluice.wit`: ops cross as
+/// bytes).
+pub fn op_code(op: Op) -> u8 {
+    match op {
+        Op::Insert => sluice_cell::op::INSERT,
+        Op::Update => sluice_cell::op::UPDATE,
+        Op::Delete => sluice_cell::op::DELETE,
+    }
+}
+
+/// The op a plugin's code names, if it names one.
+pub fn op_from_code(code: u8) -> Option<Op> {
+    match code {
+        sluice_cell::op::INSERT => Some(Op::Insert),
+        sluice_cell::op::UPDATE => Some(Op::Update),
+        sluice_cell::op::DELETE => Some(Op::Delete),
+        _ => None,
+    }
+}
 pub use filter::sluice::plugin::types::{Edit, ExtraRows, Image, Value as WitValue};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_codes_go_both_ways_and_unknown_ones_are_refused() {
+        for op in [Op::Insert, Op::Update, Op::Delete] {
+            assert_eq!(op_from_code(op_code(op)), Some(op));
+        }
+        assert_eq!(op_from_code(3), None);
+    }
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use sluice_cell::Decoder;
 
-use super::bindings::{Edit, ExtraRows, Image};
+use super::bindings::{Edit, ExtraRows, Image, op_from_code};
 use crate::change::{Op, RowChange, TableChanges, TableSchema, Value};
 
 /// The batch after the edits, plus extra rows the mapper emitted.
@@ -93,14 +93,9 @@ fn emitted(database: &str, e: ExtraRows) -> Result<TableChanges, String> {
 }
 
 fn op(code: u8) -> Result<Op, String> {
-    match code {
-        sluice_cell::op::INSERT => Ok(Op::Insert),
-        sluice_cell::op::UPDATE => Ok(Op::Update),
-        sluice_cell::op::DELETE => Ok(Op::Delete),
-        other => Err(format!(
-            "emitted row op code {other} is not 0 (insert), 1 (update) or 2 (delete)"
-        )),
-    }
+    op_from_code(code).ok_or_else(|| {
+        format!("emitted row op code {code} is not 0 (insert), 1 (update) or 2 (delete)")
+    })
 }
 
 /// Apply `edits` to `batch`. An error is a mapper bug (bad index, bad

@@ -10,8 +10,8 @@ use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::{Result as WResult, StoreLimits};
 
 use super::bindings::filter::sluice::plugin::{host, types};
-use super::bindings::{Image, Level, WitValue};
-use crate::change::{Op, TableChanges, Value};
+use super::bindings::{Image, Level, WitValue, op_code};
+use crate::change::{TableChanges, Value};
 use sluice_cell::Encoder;
 
 /// The rows behind a `batch` resource.
@@ -28,14 +28,6 @@ pub struct HostState {
     /// The last error the plugin logged (the SDK logs its panic message
     /// there), so a trap can say why it happened.
     pub last_error: Option<String>,
-}
-
-fn op(o: Op) -> u8 {
-    match o {
-        Op::Insert => sluice_cell::op::INSERT,
-        Op::Update => sluice_cell::op::UPDATE,
-        Op::Delete => sluice_cell::op::DELETE,
-    }
 }
 
 fn wit_value(v: &Value) -> WitValue {
@@ -108,7 +100,7 @@ impl types::HostBatch for HostState {
     }
 
     fn ops(&mut self, b: Resource<BatchRes>) -> WResult<Vec<u8>> {
-        Ok(self.batch(&b)?.rows.iter().map(|r| op(r.op)).collect())
+        Ok(self.batch(&b)?.rows.iter().map(|r| op_code(r.op)).collect())
     }
 
     fn column_bytes(
