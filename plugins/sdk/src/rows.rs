@@ -467,7 +467,10 @@ impl<'r, 'a> RowMut<'r, 'a> {
         for c in columns {
             match rows.index(c.as_ref()) {
                 Some(i) => indexes.push(i),
-                None => return false,
+                None => {
+                    self.log.indexes = indexes;
+                    return false;
+                }
             }
         }
         let (row, op) = (self.row.index, self.row.op());
