@@ -127,3 +127,75 @@ build_all() {
   log "building the plugins (wasm32-unknown-unknown, made into components)"
   "${CARGO_TARGET_DIR:-target}/debug/sluice" plugin build plugins --out "${CARGO_TARGET_DIR:-target}/plugins" >/dev/null
 }
+
+# PostgreSQL's server programs (initdb, pg_ctl), newest installed version.
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+
+# Install PostgreSQL with apt-get when its server programs are missing.
+ensure_postgres() {
+  if [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/initdb" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      log "installing PostgreSQL with apt-get"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-client >/dev/null
+    else
+      echo "PostgreSQL's initdb is missing; install postgresql (or run this script as root to let it apt-get install it)" >&2
+      exit 1
+    fi
+  fi
+}
+
+# Run a PostgreSQL program as the postgres user when root (initdb refuses
+# root), else as ourselves.
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# start_postgres NAME [extra postgres -c settings...]
+# A throwaway PostgreSQL cluster on a free port: user postgres, trust
+# authentication on 127.0.0.1. Writes start.sh and stop.sh into its folder
+# (tests stop and start it) and prints the port.
+start_postgres() {
+  local name=$1; shift
+  local dir="$SERVERS_DIR/$name" bin; bin=$(pg_bin)
+  stop_postgres "$name"
+  rm -rf "$dir"; mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+    >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; return 1; }
+  local port; port=$(free_port)
+  local opts="-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+  for o in "$@"; do opts="$opts -c $o"; done
+  {
+    echo '#!/usr/bin/env bash'
+    echo "cd $(printf %q "$dir")"
+    if [ "$(id -u)" = 0 ]; then printf 'exec runuser -u postgres -- '; else printf 'exec '; fi
+    printf '%q ' "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" start
+    echo
+  } >"$dir/start.sh"
+  {
+    echo '#!/usr/bin/env bash'
+    if [ "$(id -u)" = 0 ]; then printf 'exec runuser -u postgres -- '; else printf 'exec '; fi
+    printf '%q ' "$bin/pg_ctl" -D "$dir/data" -w -m fast stop
+    echo
+  } >"$dir/stop.sh"
+  chmod +x "$dir/start.sh" "$dir/stop.sh"
+  "$dir/start.sh" >"$dir/start.log" 2>&1 || { cat "$dir/start.log" "$dir/server.log" >&2; return 1; }
+  echo "$port" >"$dir/port"
+  echo "$port"
+}
+
+stop_postgres() {
+  local dir="$SERVERS_DIR/$1"
+  [ -f "$dir/data/postmaster.pid" ] || return 0
+  "$dir/stop.sh" >/dev/null 2>&1 || true
+}
+
+stop_all_servers() {
+  stop_all_mariadb
+  [ -d "$SERVERS_DIR" ] || return 0
+  for d in "$SERVERS_DIR"/*/; do
+    [ -f "$d/stop.sh" ] && stop_postgres "$(basename "$d")"
+  done
+  return 0
+}

@@ -7,6 +7,7 @@
 //! A transaction too large to hold is handed over in [`Piece`]s, which a
 //! pipeline applies in one open target transaction.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 pub use sluice_cell::Value;
@@ -94,7 +95,7 @@ pub struct Transaction {
     /// proportional measure of its size, for queue accounting.
     pub bytes: usize,
     /// The schema change this transaction is, if it is one.
-    pub ddl: Option<crate::source::ddl::Ddl>,
+    pub ddl: Option<Ddl>,
     /// Which piece of its source transaction this is ([`Piece`]).
     pub piece: Piece,
 }
@@ -127,4 +128,82 @@ impl Piece {
         index: 0,
         last: true,
     };
+}
+
+/// What a DDL statement does, as far as replication cares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DdlKind {
+    CreateTable,
+    AlterTable,
+    DropTable,
+    RenameTable,
+    TruncateTable,
+    /// CREATE/DROP INDEX, and statements that touch no table (CREATE
+    /// DATABASE, GRANT, ...): nothing for a table copy to follow.
+    Other,
+}
+
+/// A DDL statement from the binlog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ddl {
+    /// The default database the statement ran in.
+    pub database: String,
+    pub statement: String,
+    pub kind: DdlKind,
+    /// `(database, table)` of every table it touches, in statement order
+    /// (for RENAME: old, new, old, new...). Empty when not understood.
+    pub tables: Vec<(String, String)>,
+    /// Where each of `tables` is named in `statement` (byte ranges, the
+    /// `db.` prefix included), so a target can map the names.
+    pub spans: Vec<Range<usize>>,
+    /// Whether the parser understood the statement.
+    pub parsed: bool,
+}
+
+impl Ddl {
+    /// The statement with every table name replaced by `name(i)`, where `i`
+    /// indexes `tables`.
+    pub fn renamed(&self, name: impl Fn(usize) -> String) -> String {
+        let mut out = self.statement.clone();
+        let mut order: Vec<usize> = (0..self.spans.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.spans[i].start));
+        for i in order {
+            out.replace_range(self.spans[i].clone(), &name(i));
+        }
+        out
+    }
+}
+
+/// A change as JSON (the dead-letter table, `sluice plugin test`): `op`,
+/// and `before`/`after` mapping column names to values (text as strings,
+/// bytes as 0x-hex, temporals as text, DECIMAL exact).
+pub fn change_json(schema: &TableSchema, row: &RowChange) -> serde_json::Value {
+    use serde_json::{Map, Value as J};
+    let image = |img: &Option<Vec<Value>>| -> J {
+        match img {
+            None => J::Null,
+            Some(values) => J::Object(
+                schema
+                    .columns
+                    .iter()
+                    .zip(values)
+                    .map(|(c, v)| {
+                        let j = match v {
+                            Value::Null => J::Null,
+                            Value::Int(i) => J::from(*i),
+                            Value::UInt(u) => J::from(*u),
+                            Value::Double(f) => J::from(*f),
+                            Value::Float(f) => J::from(f64::from(*f)),
+                            Value::Text(s) | Value::Decimal(s) | Value::Json(s) => {
+                                J::String(s.clone())
+                            }
+                            other => J::String(other.to_string().trim_matches('\'').to_owned()),
+                        };
+                        (c.clone(), j)
+                    })
+                    .collect::<Map<_, _>>(),
+            ),
+        }
+    };
+    serde_json::json!({ "op": row.op.as_str(), "before": image(&row.before), "after": image(&row.after) })
 }

@@ -18,7 +18,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::config::{Config, TargetKind};
+use crate::config::Config;
+pub use crate::control::Control;
 use crate::http;
 use crate::metrics as m;
 use crate::pipeline::{Chain, Pipeline};
@@ -27,7 +28,7 @@ use crate::position::StartFrom;
 use crate::shutdown::Shutdown;
 use crate::source::{self, ReadFrom, Server};
 use crate::status::{PluginInfo, State, Status};
-use crate::target::mysql::MysqlTarget;
+use crate::target::Target;
 use std::sync::Arc;
 
 /// Transactions queued per pipeline before the reader waits.
@@ -114,21 +115,6 @@ impl std::fmt::Display for EngineError {
 }
 
 impl std::error::Error for EngineError {}
-
-/// Requests that end a round and start the next one.
-#[derive(Debug)]
-pub enum Control {
-    /// An operator resumed a halted pipeline (`POST .../resume`).
-    Resume(String),
-    /// The config file changed in its pipelines or plugin settings.
-    Reload(Box<Config>),
-    /// A plugin that pipelines wait for arrived in the folder and passed
-    /// its checks.
-    PluginAppeared(String),
-    /// A pipeline lost work in flight that only the reader can send again
-    /// (a large transaction whose open target transaction failed).
-    Replay(String),
-}
 
 /// How one round of the engine ended.
 enum Outcome {
@@ -281,11 +267,11 @@ async fn run_round(
             continue;
         }
         let tc = &config.targets[&pc.target];
-        let target = match tc.kind {
-            TargetKind::Mysql => {
-                MysqlTarget::new(&pc.target, &tc.url).map_err(|e| fail(e.to_string()))?
-            }
-        };
+        let target = crate::target::build(&pc.target, tc).map_err(|e| fail(e.to_string()))?;
+        let lacking = crate::target::unsupported(pc, tc.kind(), target.capabilities());
+        if !lacking.is_empty() {
+            return Err(EngineError(lacking));
+        }
         let instance = |name: &String| {
             let reg = registry.as_ref().expect("plugins named, so loaded");
             Instance::new(reg.runtime.clone(), reg.plugins[name].clone())
@@ -492,14 +478,16 @@ pub async fn check(config: &Config) -> Vec<String> {
         },
     }
     for (name, tc) in &config.targets {
-        let result = match tc.kind {
-            TargetKind::Mysql => match MysqlTarget::new(name, &tc.url) {
-                Ok(mut t) => crate::target::Target::prepare(&mut t).await,
-                Err(e) => Err(e),
-            },
-        };
-        if let Err(e) = result {
-            problems.push(e.to_string());
+        match crate::target::build(name, tc) {
+            Ok(mut t) => {
+                for pc in config.pipelines.iter().filter(|p| &p.target == name) {
+                    problems.extend(crate::target::unsupported(pc, tc.kind(), t.capabilities()));
+                }
+                if let Err(e) = t.prepare().await {
+                    problems.push(e.to_string());
+                }
+            }
+            Err(e) => problems.push(e.to_string()),
         }
     }
     match load_plugins(config).await {

@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::engine::Control;
+use crate::control::Control;
 use crate::metrics as m;
 use crate::shutdown::Shutdown;
 use crate::status::{State, Status};

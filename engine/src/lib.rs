@@ -14,10 +14,13 @@
 //! * [`http`]: the HTTP listener (metrics, health, status, admin).
 //! * [`engine`]: wiring it all together; `run` is what `sluice run` calls.
 //! * [`reload`]: hot reload of the config file.
+//! * [`control`]: requests that restart an engine round (resume, reload,
+//!   a plugin that arrived, a replay).
 //! * [`error`], [`shutdown`]: cross-cutting types.
 
 pub mod change;
 pub mod config;
+pub mod control;
 pub mod engine;
 pub mod error;
 pub mod http;

@@ -21,7 +21,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::engine::Control;
+use crate::control::Control;
 use crate::metrics as m;
 use crate::shutdown::Shutdown;
 

@@ -3,12 +3,13 @@
 //!
 //! # How a range is compared
 //! The source table is walked in primary-key order in ranges of
-//! `chunk_rows` rows (the boundaries are source keys). For each range both
-//! sides compute a row count and a 64-bit XOR of per-row MD5 prefixes over
-//! every source column (`CAST(... AS BINARY)`, NULLs marked, session time
-//! zone UTC), so equal tables give equal sums and a differing row changes
-//! the sum except with negligible probability. The last range is open at
-//! the top, so rows beyond the source's last key are found too.
+//! `chunk_rows` rows (the boundaries are source keys). For each range the
+//! target computes a row count and a 64-bit digest of the source's rows
+//! and of its own ([`crate::target::RangeVerify`]; each kind says how), so
+//! equal tables give equal digests and a differing row changes the digest
+//! except with negligible probability. The last range is open at the top,
+//! so rows beyond the source's last key are found too. A target whose
+//! capabilities do not include verify is explained and skipped.
 //!
 //! # Why lag is not reported
 //! A range that differs is checked again: a consistent read of the source
@@ -28,16 +29,15 @@
 
 use std::time::{Duration, Instant};
 
+use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts, OptsBuilder};
 
 use crate::change::Value;
-use crate::config::{Config, PipelineConfig, TargetKind};
+use crate::config::{Config, PipelineConfig};
 use crate::source::snapshot::ConsistentRead;
-use crate::source::table::{SqlTable, list_tables, quote};
+use crate::source::table::{SqlTable, list_tables};
 use crate::source::{Server, SourceError};
-use crate::target::Target;
-use crate::target::mysql::{MysqlTarget, quote_table};
+use crate::target::{AnyTarget, KeyRange as Range, RangeVerify, Target};
 
 /// Rounds a differing range is checked again before it is reported.
 pub const RECHECKS: usize = 3;
@@ -51,13 +51,6 @@ pub struct Options {
     pub chunk_rows: usize,
     /// How long to wait for the engine to pass a source position.
     pub settle: Duration,
-}
-
-/// A range of keys `(after, upto]`; `None` is open.
-#[derive(Clone, Debug)]
-struct Range {
-    after: Option<Vec<Value>>,
-    upto: Option<Vec<Value>>,
 }
 
 /// The result: lines to print and whether everything matched (or was
@@ -114,9 +107,16 @@ async fn verify_pipeline(
     report: &mut Report,
 ) -> Result<(), String> {
     let tc = &config.targets[&p.target];
-    let TargetKind::Mysql = tc.kind;
-    let mut target = MysqlTarget::new(&p.target, &tc.url).map_err(|e| e.to_string())?;
-    let mut tconn = connect_target(&tc.url).await?;
+    let mut target = crate::target::build(&p.target, tc).map_err(|e| e.to_string())?;
+    if !target.capabilities().verify {
+        report.lines.push(format!(
+            "pipeline `{}`: not verified: target `{}` (kind {}) cannot be compared with the source",
+            p.name,
+            p.target,
+            tc.kind()
+        ));
+        return Ok(());
+    }
     let mut sconn = server.connect().await.map_err(src)?;
     sconn
         .query_drop("SET time_zone = '+00:00', NAMES utf8mb4")
@@ -153,8 +153,9 @@ async fn verify_pipeline(
                 after: after.clone(),
                 upto: upto.clone(),
             };
-            let s = checksum(&mut sconn, &table, &table.quoted(), &range).await?;
-            let t = checksum(&mut tconn, &table, &quote_table(&target_table), &range)
+            let s = target.source_digest(&mut sconn, &table, &range).await?;
+            let t = target
+                .target_digest(&table, &target_table, &range)
                 .await
                 .map_err(|e| format!("{label}: target: {e}"))?;
             ranges += 1;
@@ -172,7 +173,6 @@ async fn verify_pipeline(
         for range in differing {
             if let Some(why) = compare_settled(
                 server,
-                &mut tconn,
                 &mut target,
                 &p.name,
                 &table,
@@ -207,18 +207,10 @@ async fn verify_pipeline(
         }
         for (range, _) in &confirmed {
             let done = target
-                .repair_range(
-                    &p.name,
-                    &target_table,
-                    &table,
-                    server,
-                    range.after.as_deref(),
-                    range.upto.as_deref(),
-                )
+                .repair_range(&p.name, &target_table, &table, server, range)
                 .await?;
             let now = compare_settled(
                 server,
-                &mut tconn,
                 &mut target,
                 &p.name,
                 &table,
@@ -247,17 +239,6 @@ async fn verify_pipeline(
     Ok(())
 }
 
-/// A target connection with the session the writer uses.
-async fn connect_target(url: &str) -> Result<Conn, String> {
-    let opts = Opts::from_url(url).map_err(|e| e.to_string())?;
-    let opts: Opts = OptsBuilder::from_opts(opts)
-        .init(vec!["SET time_zone = '+00:00', NAMES utf8mb4"])
-        .into();
-    Conn::new(opts)
-        .await
-        .map_err(|e| format!("cannot connect to the target: {e}"))
-}
-
 /// The key `chunk_rows` rows after `after` in the source, or `None` when
 /// fewer rows are left (the last range is open).
 async fn boundary(
@@ -279,48 +260,12 @@ async fn boundary(
     Ok(rows.into_iter().next())
 }
 
-/// The SQL of a row's hash: MD5 over every column as bytes and a map of
-/// its NULLs (module doc).
-fn row_hash(table: &SqlTable) -> String {
-    let cols: Vec<String> = table.schema.columns.iter().map(|c| quote(c)).collect();
-    let values: Vec<String> = cols
-        .iter()
-        .map(|c| format!("CAST({c} AS BINARY)"))
-        .collect();
-    let nulls: Vec<String> = cols.iter().map(|c| format!("ISNULL({c})")).collect();
-    format!(
-        "MD5(CONCAT_WS('#', {}, CONCAT({})))",
-        values.join(", "),
-        nulls.join(", ")
-    )
-}
-
-/// Row count and XOR of per-row hashes of a key range (module doc).
-async fn checksum<Q: Queryable>(
-    conn: &mut Q,
-    table: &SqlTable,
-    quoted: &str,
-    range: &Range,
-) -> Result<(u64, u64), String> {
-    let hash = row_hash(table);
-    let (cond, params) = table.key_range(range.after.as_deref(), range.upto.as_deref());
-    let sql = format!(
-        "SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(LEFT({hash}, 16), 16, 10) AS UNSIGNED)), 0) FROM {quoted} WHERE {cond}"
-    );
-    let row: Option<(u64, u64)> = conn
-        .exec_first(sql, params)
-        .await
-        .map_err(|e| format!("checksum of {quoted}: {e}"))?;
-    Ok(row.unwrap_or((0, 0)))
-}
-
 /// Lag-aware comparisons (module doc), up to `rounds` of them; `None` when
 /// one matched once the engine caught up, else why it still differs.
 #[allow(clippy::too_many_arguments)]
 async fn compare_settled(
     server: &Server,
-    tconn: &mut Conn,
-    target: &mut MysqlTarget,
+    target: &mut AnyTarget,
     pipeline: &str,
     table: &SqlTable,
     target_table: &str,
@@ -331,7 +276,7 @@ async fn compare_settled(
     for round in 1..=rounds {
         let mut read = ConsistentRead::open(server).await.map_err(src)?;
         let at = read.position.clone();
-        let s = checksum(read.conn(), table, &table.quoted(), range).await?;
+        let s = target.source_digest(read.conn(), table, range).await?;
         drop(read);
         let deadline = Instant::now() + settle;
         let mut behind = None;
@@ -355,12 +300,14 @@ async fn compare_settled(
                 _ => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
-        let t = checksum(tconn, table, &quote_table(target_table), range).await?;
+        let t = target.target_digest(table, target_table, range).await?;
         if s == t {
             return Ok(None);
         }
         if round == rounds {
-            let first = first_differences(server, tconn, table, target_table, range).await?;
+            let first = target
+                .first_differences(server, table, target_table, range)
+                .await?;
             return Ok(Some(format!(
                 "source has {} rows, target {}{}{first}",
                 s.0,
@@ -370,78 +317,6 @@ async fn compare_settled(
         }
     }
     Ok(None)
-}
-
-/// The first differing keys of a range, for the report.
-async fn first_differences(
-    server: &Server,
-    tconn: &mut Conn,
-    table: &SqlTable,
-    target_table: &str,
-    range: &Range,
-) -> Result<String, String> {
-    let hash = row_hash(table);
-    let key_text = table
-        .schema
-        .key
-        .iter()
-        .map(|&k| {
-            let c = &table.schema.columns[k];
-            format!(
-                "CONCAT('{}=', CAST({} AS BINARY))",
-                c.replace('\'', "''"),
-                quote(c)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let (cond, params) = table.key_range(range.after.as_deref(), range.upto.as_deref());
-    let query = |quoted: &str| {
-        format!("SELECT CONCAT_WS(', ', {key_text}), {hash} FROM {quoted} WHERE {cond}")
-    };
-    let mut sconn = server.connect().await.map_err(src)?;
-    sconn
-        .query_drop("SET time_zone = '+00:00', NAMES utf8mb4")
-        .await
-        .map_err(|e| e.to_string())?;
-    let fetch = |rows: Vec<(Vec<u8>, String)>| -> Vec<(String, String)> {
-        rows.into_iter()
-            .map(|(k, h)| (String::from_utf8_lossy(&k).into_owned(), h))
-            .collect()
-    };
-    let s: Vec<(Vec<u8>, String)> = sconn
-        .exec(query(&table.quoted()), params.clone())
-        .await
-        .map_err(|e| e.to_string())?;
-    let t: Vec<(Vec<u8>, String)> = tconn
-        .exec(query(&quote_table(target_table)), params)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (s, t) = (fetch(s), fetch(t));
-    let smap: std::collections::HashMap<_, _> = s.iter().cloned().collect();
-    let tmap: std::collections::HashMap<_, _> = t.iter().cloned().collect();
-    let mut out = Vec::new();
-    for (k, h) in &s {
-        match tmap.get(k) {
-            None => out.push(format!("{} missing in the target", k)),
-            Some(th) if th != h => out.push(format!("{} differs", k)),
-            _ => {}
-        }
-    }
-    for (k, _) in &t {
-        if !smap.contains_key(k) {
-            out.push(format!("{} only in the target", k));
-        }
-    }
-    let more = out.len().saturating_sub(5);
-    out.truncate(5);
-    Ok(if out.is_empty() {
-        String::new()
-    } else if more > 0 {
-        format!("; first rows: {} (and {more} more)", out.join(", "))
-    } else {
-        format!("; rows: {}", out.join(", "))
-    })
 }
 
 /// `(after, upto]` with the key column names, for the report.

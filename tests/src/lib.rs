@@ -6,7 +6,8 @@
 //! * `SLUICE_TEST_TARGET`: a MariaDB for targets;
 //! * `SLUICE_TEST_PLAIN`: a MariaDB whose binlog is not in ROW format;
 //! * `SLUICE_TEST_PLUGINS`: the compiled plugin components;
-//! * `SLUICE_BIN`: the `sluice` binary.
+//! * `SLUICE_BIN`: the `sluice` binary;
+//! * PostgreSQL clusters: see [`pg`].
 //!
 //! Each test works in its own databases (named after the test) and uses its
 //! own replica server id and metrics port, so tests run in parallel against
@@ -18,6 +19,9 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts};
+
+pub mod pg;
+pub use pg::*;
 
 /// Connection URLs and paths for a test.
 #[derive(Clone)]

@@ -40,6 +40,11 @@ use crate::position::StartFrom;
 
 mod walk;
 
+pub use crate::target::TargetConfig;
+pub(crate) use walk::Section;
+#[cfg(feature = "target-mysql")]
+pub(crate) use walk::url_check;
+
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -120,21 +125,6 @@ pub struct AdminConfig {
     /// disabled without one. With a token set, the process also stays up
     /// when every pipeline has halted, waiting to be resumed.
     pub token: Option<String>,
-}
-
-/// The kinds of target this build knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TargetKind {
-    Mysql,
-}
-
-/// `[targets.NAME]`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TargetConfig {
-    pub kind: TargetKind,
-    /// `mysql://user:password@host:port/database`; tables without a database
-    /// in their name go to this database.
-    pub url: String,
 }
 
 /// `[[pipelines]]`: which tables go through which plugins to which target.
@@ -339,7 +329,6 @@ pub const SOURCE_KEYS: &[&str] = &[
 ];
 pub const PLUGINS_KEYS: &[&str] = &["dir", "memory_mib", "deadline_ms", "config", "cache_dir"];
 pub const METRICS_KEYS: &[&str] = &["listen"];
-pub const TARGET_KEYS: &[&str] = &["kind", "url"];
 pub const PIPELINE_KEYS: &[&str] = &[
     "name",
     "source_tables",
@@ -477,14 +466,17 @@ target = "t"
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md"),
         )
         .unwrap();
-        let sections = [
-            ("[source]", SOURCE_KEYS),
-            ("[plugins]", PLUGINS_KEYS),
-            ("[metrics]", METRICS_KEYS),
-            ("[admin]", ADMIN_KEYS),
-            ("[targets.NAME]", TARGET_KEYS),
-            ("[[pipelines]]", PIPELINE_KEYS),
+        let mut sections = vec![
+            ("[source]".to_owned(), SOURCE_KEYS),
+            ("[plugins]".to_owned(), PLUGINS_KEYS),
+            ("[metrics]".to_owned(), METRICS_KEYS),
+            ("[admin]".to_owned(), ADMIN_KEYS),
+            ("[[pipelines]]".to_owned(), PIPELINE_KEYS),
         ];
+        // One section per target kind this build has.
+        for (kind, keys) in crate::target::KEYS {
+            sections.push((format!("[targets.NAME] kind = \"{kind}\""), keys));
+        }
         let mut documented: Vec<(String, Vec<String>)> = Vec::new();
         for line in doc.lines() {
             if let Some(h) = line.strip_prefix("## ") {
@@ -496,7 +488,7 @@ target = "t"
             }
         }
         for (section, keys) in sections {
-            let Some((_, doc_keys)) = documented.iter().find(|(h, _)| h == section) else {
+            let Some((_, doc_keys)) = documented.iter().find(|(h, _)| *h == section) else {
                 panic!("docs/configuration.md has no `## {section}` section");
             };
             let mut want: Vec<String> = keys.iter().map(|k| k.to_string()).collect();

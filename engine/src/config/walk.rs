@@ -320,31 +320,29 @@ impl<'a> Walker<'a> {
                 self.error(v.span(), &path, "must be a table with kind and url");
                 continue;
             };
-            self.check_keys(tt, &path, TARGET_KEYS);
-            let kind = match self.required_string(tt, v.span(), &path, "kind") {
-                Some((k, _)) if k == "mysql" => Some(TargetKind::Mysql),
-                Some((k, span)) => {
-                    self.error(
-                        span,
-                        &join(&path, "kind"),
-                        format!("unknown target kind `{k}`; this build supports: mysql"),
-                    );
-                    None
+            let Some((kind, kind_span)) = self.required_string(tt, v.span(), &path, "kind") else {
+                continue;
+            };
+            let mut section = Section {
+                w: self,
+                t: tt,
+                span: v.span(),
+                path: path.clone(),
+            };
+            // Each target folder parses the rest of its own section.
+            match crate::target::parse_config(&kind, &mut section) {
+                Some(Some(c)) => {
+                    out.insert(name.get_ref().to_string(), c);
                 }
-                None => None,
-            };
-            let url = match self.required_string(tt, v.span(), &path, "url") {
-                Some((u, span)) => match url_check(&u, true) {
-                    Ok(()) => Some(u),
-                    Err(m) => {
-                        self.error(span, &join(&path, "url"), m);
-                        None
-                    }
-                },
-                None => None,
-            };
-            if let (Some(kind), Some(url)) = (kind, url) {
-                out.insert(name.get_ref().to_string(), TargetConfig { kind, url });
+                Some(None) => {}
+                None => self.error(
+                    kind_span,
+                    &join(&path, "kind"),
+                    format!(
+                        "unknown target kind `{kind}`; this build supports: {}",
+                        crate::target::KINDS.join(", ")
+                    ),
+                ),
             }
         }
         out
@@ -539,6 +537,54 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// One table of the config file, handed to the code that owns it (each
+/// target folder parses its own `[targets.NAME]` section). Mistakes are
+/// collected with their line and key like every other.
+pub struct Section<'w, 'a, 't> {
+    w: &'w mut Walker<'a>,
+    t: &'t Table<'a>,
+    /// The whole section, for a missing key.
+    span: Range<usize>,
+    /// `targets.NAME`, for messages.
+    pub path: String,
+}
+
+impl Section<'_, '_, '_> {
+    /// Report every key not in `allowed`.
+    pub fn check_keys(&mut self, allowed: &[&str]) {
+        self.w.check_keys(self.t, &self.path, allowed);
+    }
+
+    pub fn string(&mut self, key: &str) -> Option<String> {
+        self.w.string(self.t, &self.path, key).map(|(s, _)| s)
+    }
+
+    pub fn required_string(&mut self, key: &str) -> Option<String> {
+        self.w
+            .required_string(self.t, self.span.clone(), &self.path, key)
+            .map(|(s, _)| s)
+    }
+
+    pub fn bool(&mut self, key: &str) -> Option<bool> {
+        let v = self.t.get(key)?;
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            _ => {
+                self.w
+                    .error(v.span(), &join(&self.path, key), "must be true or false");
+                None
+            }
+        }
+    }
+
+    /// Report a mistake in the value of `key` (or in the section, when the
+    /// key is absent).
+    pub fn error(&mut self, key: &str, message: impl Into<String>) {
+        let span = self.t.get(key).map_or(self.span.clone(), |v| v.span());
+        self.w.error(span, &join(&self.path, key), message);
+    }
+}
+
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_owned()
@@ -548,7 +594,7 @@ fn join(path: &str, key: &str) -> String {
 }
 
 /// A light check of a mysql URL: scheme, host, and a database when needed.
-fn url_check(url: &str, needs_db: bool) -> Result<(), String> {
+pub(crate) fn url_check(url: &str, needs_db: bool) -> Result<(), String> {
     let opts = mysql_async::Opts::from_url(url).map_err(|e| {
         format!(
             "not a mysql:// URL ({e}); write mysql://user:password@host:port{}",

@@ -95,13 +95,13 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 pub use chain::Chain;
 
-use crate::change::{RowChange, TableChanges, TableSchema, Transaction, Value};
+use crate::change::{Ddl, change_json};
+use crate::change::{RowChange, TableChanges, TableSchema, Transaction};
 use crate::config::{DdlPolicy, GroupLimits, OnError, PipelineConfig, SnapshotMode, TablePattern};
 use crate::error::PipelineError;
 use crate::metrics as m;
 use crate::position::{BinlogPosition, GtidState, MysqlGtid};
 use crate::shutdown::Shutdown;
-use crate::source::ddl::Ddl;
 use crate::status::{State, Status, unix_now};
 use crate::target::{Checkpoint, DeadLetter, Routed, SchemaChange, Segment, Target};
 use window::Window;
@@ -978,38 +978,4 @@ impl Group {
 pub struct Queued {
     pub txn: Arc<Transaction>,
     pub permit: OwnedSemaphorePermit,
-}
-
-/// A change as JSON (the dead-letter table, `sluice plugin test`): `op`,
-/// and `before`/`after` mapping column names to values (text as strings,
-/// bytes as 0x-hex, temporals as text, DECIMAL exact).
-pub fn change_json(schema: &TableSchema, row: &RowChange) -> serde_json::Value {
-    use serde_json::{Map, Value as J};
-    let image = |img: &Option<Vec<Value>>| -> J {
-        match img {
-            None => J::Null,
-            Some(values) => J::Object(
-                schema
-                    .columns
-                    .iter()
-                    .zip(values)
-                    .map(|(c, v)| {
-                        let j = match v {
-                            Value::Null => J::Null,
-                            Value::Int(i) => J::from(*i),
-                            Value::UInt(u) => J::from(*u),
-                            Value::Double(f) => J::from(*f),
-                            Value::Float(f) => J::from(f64::from(*f)),
-                            Value::Text(s) | Value::Decimal(s) | Value::Json(s) => {
-                                J::String(s.clone())
-                            }
-                            other => J::String(other.to_string().trim_matches('\'').to_owned()),
-                        };
-                        (c.clone(), j)
-                    })
-                    .collect::<Map<_, _>>(),
-            ),
-        }
-    };
-    serde_json::json!({ "op": row.op.as_str(), "before": image(&row.before), "after": image(&row.after) })
 }

@@ -24,8 +24,9 @@ use arc_swap::ArcSwap;
 use serde::de::{Deserializer, MapAccess, Visitor};
 
 use super::{Instance, Limits, PluginHandle, PluginKind, Runtime};
+use crate::change::change_json;
 use crate::change::{Op, RowChange, TableChanges, TableSchema, Value};
-use crate::pipeline::{Chain, change_json};
+use crate::pipeline::Chain;
 
 /// A JSON object that keeps its keys in the order they were written.
 struct Ordered(Vec<(String, serde_json::Value)>);

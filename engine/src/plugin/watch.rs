@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 
 use super::PluginKind;
 use super::registry::{Registry, version_of};
-use crate::engine::Control;
+use crate::control::Control;
 use crate::metrics as m;
 use crate::shutdown::Shutdown;
 use crate::status::Status;

@@ -13,49 +13,7 @@
 
 use std::ops::Range;
 
-/// What a DDL statement does, as far as replication cares.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DdlKind {
-    CreateTable,
-    AlterTable,
-    DropTable,
-    RenameTable,
-    TruncateTable,
-    /// CREATE/DROP INDEX, and statements that touch no table (CREATE
-    /// DATABASE, GRANT, ...): nothing for a table copy to follow.
-    Other,
-}
-
-/// A DDL statement from the binlog.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ddl {
-    /// The default database the statement ran in.
-    pub database: String,
-    pub statement: String,
-    pub kind: DdlKind,
-    /// `(database, table)` of every table it touches, in statement order
-    /// (for RENAME: old, new, old, new...). Empty when not understood.
-    pub tables: Vec<(String, String)>,
-    /// Where each of `tables` is named in `statement` (byte ranges, the
-    /// `db.` prefix included), so a target can map the names.
-    pub spans: Vec<Range<usize>>,
-    /// Whether the parser understood the statement.
-    pub parsed: bool,
-}
-
-impl Ddl {
-    /// The statement with every table name replaced by `name(i)`, where `i`
-    /// indexes `tables`.
-    pub fn renamed(&self, name: impl Fn(usize) -> String) -> String {
-        let mut out = self.statement.clone();
-        let mut order: Vec<usize> = (0..self.spans.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(self.spans[i].start));
-        for i in order {
-            out.replace_range(self.spans[i].clone(), &name(i));
-        }
-        out
-    }
-}
+pub use crate::change::{Ddl, DdlKind};
 
 /// A word of a statement and where it is (byte range).
 #[derive(Debug)]

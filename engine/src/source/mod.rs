@@ -35,6 +35,7 @@ mod reader;
 mod rows;
 mod server;
 pub mod snapshot;
+pub mod sql;
 pub mod table;
 
 use std::sync::Arc;

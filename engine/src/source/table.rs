@@ -256,11 +256,11 @@ fn lexicographic(
         let mut ands = Vec::with_capacity(i + 1);
         for j in 0..i {
             ands.push(format!("{} = ?", cols[j]));
-            params.push(crate::target::mysql::param(&key[j]));
+            params.push(super::sql::param(&key[j]));
         }
         let op = if i + 1 == n { last } else { op };
         ands.push(format!("{} {op} ?", cols[i]));
-        params.push(crate::target::mysql::param(&key[i]));
+        params.push(super::sql::param(&key[i]));
         ors.push(format!("({})", ands.join(" AND ")));
     }
     format!("({})", ors.join(" OR "))

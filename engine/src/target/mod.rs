@@ -17,16 +17,168 @@
 //! `apply` commits with the checkpoint; the same rule holds, because only
 //! that commit makes any of it durable.
 
+//!
+//! # The seam
+//! Everything that differs between kinds lives in the kind's folder: its
+//! config section ([`TargetConfig`]), its writer and its store of progress
+//! (checkpoint, snapshot segments, dead letters). This file is the only
+//! one outside those folders that names a kind: [`parse_config`] and
+//! [`build`] dispatch on it, and [`AnyTarget`] forwards every [`Target`]
+//! method. The pipeline, the snapshot, `verify` and `check` ask a target
+//! for its [`Capabilities`], never for its kind.
+//!
+//! Adding a kind: a folder with `config.rs` (struct, `KEYS`, `parse`), a
+//! type implementing [`Target`] (and [`RangeVerify`] if it can verify), a
+//! Cargo feature, and one arm in each match below.
+
 #[cfg(feature = "target-mysql")]
 pub mod mysql;
+mod plan;
+#[cfg(feature = "target-postgres")]
+pub mod postgres;
+mod verify;
 
 use std::sync::Arc;
 
-use crate::change::TableSchema;
-use crate::change::{Op, RowChange, Value};
+pub use verify::{Digest, KeyRange, RangeVerify, Repaired};
+
+use crate::change::{Ddl, Op, RowChange, TableSchema, Value};
+use crate::config::{DdlPolicy, OnError, PipelineConfig, Section, SnapshotMode};
 use crate::error::PipelineError;
 use crate::position::{BinlogPosition, GtidState};
-use crate::source::ddl::Ddl;
+
+/// A `[targets.NAME]` section, by kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TargetConfig {
+    #[cfg(feature = "target-mysql")]
+    Mysql(mysql::MysqlConfig),
+    #[cfg(feature = "target-postgres")]
+    Postgres(postgres::PostgresConfig),
+}
+
+impl TargetConfig {
+    /// The kind, as the config spells it (for messages).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            #[cfg(feature = "target-mysql")]
+            TargetConfig::Mysql(_) => "mysql",
+            #[cfg(feature = "target-postgres")]
+            TargetConfig::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// The kinds this build knows, as `kind = "..."` spells them.
+pub const KINDS: &[&str] = &[
+    #[cfg(feature = "target-mysql")]
+    "mysql",
+    #[cfg(feature = "target-postgres")]
+    "postgres",
+];
+
+/// The keys each kind's section accepts (docs/configuration.md lists them).
+pub const KEYS: &[(&str, &[&str])] = &[
+    #[cfg(feature = "target-mysql")]
+    ("mysql", mysql::config::KEYS),
+    #[cfg(feature = "target-postgres")]
+    ("postgres", postgres::config::KEYS),
+];
+
+/// Parse a target section of `kind`: `None` for a kind this build does not
+/// have, `Some(None)` when the section has mistakes (reported in `s`).
+pub(crate) fn parse_config(
+    kind: &str,
+    s: &mut Section<'_, '_, '_>,
+) -> Option<Option<TargetConfig>> {
+    match kind {
+        #[cfg(feature = "target-mysql")]
+        "mysql" => Some(mysql::config::parse(s).map(TargetConfig::Mysql)),
+        #[cfg(feature = "target-postgres")]
+        "postgres" => Some(postgres::config::parse(s).map(TargetConfig::Postgres)),
+        _ => None,
+    }
+}
+
+/// The one way the engine makes a target: `name` is its config name.
+pub fn build(name: &str, config: &TargetConfig) -> Result<AnyTarget, PipelineError> {
+    match config {
+        #[cfg(feature = "target-mysql")]
+        TargetConfig::Mysql(c) => {
+            mysql::MysqlTarget::new(name, &c.url).map(|t| AnyTarget::Mysql(Box::new(t)))
+        }
+        #[cfg(feature = "target-postgres")]
+        TargetConfig::Postgres(c) => {
+            postgres::PostgresTarget::new(name, c).map(|t| AnyTarget::Postgres(Box::new(t)))
+        }
+    }
+}
+
+/// What a target can do. Every field is a promise the pipeline relies on;
+/// a pipeline whose settings need one the target lacks is refused at start
+/// and by `sluice check` ([`unsupported`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The changes and the checkpoint commit in one target transaction
+    /// (exactly-once).
+    pub atomic_checkpoint: bool,
+    /// A large source transaction can go in pieces into one target
+    /// transaction left open between calls (`apply_part`).
+    pub open_transaction: bool,
+    /// The schema changes it follows under `ddl = "apply"`.
+    pub ddl: DdlSupport,
+    /// It stores dead letters in the transaction of their checkpoint.
+    pub dead_letters: bool,
+    /// It stores snapshot segments in the transaction of their rows.
+    pub snapshot_progress: bool,
+    /// `sluice verify` can compare it with the source ([`RangeVerify`]).
+    pub verify: bool,
+}
+
+/// How much DDL a target can follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DdlSupport {
+    /// None: `ddl = "apply"` is refused.
+    None,
+    /// The statement itself, names mapped (a target of the source's dialect).
+    Statement,
+    /// ADD/DROP/RENAME COLUMN and CREATE/DROP/RENAME/TRUNCATE TABLE,
+    /// translated; anything else halts the pipeline.
+    Translated,
+}
+
+/// Why `pipeline`'s settings need more than `caps` offers, one line each.
+pub fn unsupported(pipeline: &PipelineConfig, kind: &str, caps: Capabilities) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut need = |ok: bool, what: &str, fix: &str| {
+        if !ok {
+            out.push(format!(
+                "pipeline `{}`: target `{}` (kind {kind}) cannot {what}; {fix}",
+                pipeline.name, pipeline.target
+            ));
+        }
+    };
+    need(
+        caps.atomic_checkpoint && caps.open_transaction,
+        "commit a checkpoint with its changes",
+        "use a target kind that can",
+    );
+    need(
+        pipeline.ddl != DdlPolicy::Apply || caps.ddl != DdlSupport::None,
+        "follow schema changes",
+        "set ddl = \"ignore\" or \"halt\"",
+    );
+    need(
+        pipeline.on_error != OnError::DeadLetter || caps.dead_letters,
+        "store dead letters",
+        "set on_error = \"halt\" or \"skip\"",
+    );
+    need(
+        pipeline.snapshot != SnapshotMode::Initial || caps.snapshot_progress,
+        "record snapshot progress",
+        "set snapshot = \"never\"",
+    );
+    out
+}
 
 /// A pipeline's durable progress: the end of the last applied transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +251,9 @@ pub struct SchemaChange<'a> {
 /// Something a pipeline applies changes to.
 #[allow(async_fn_in_trait)]
 pub trait Target {
+    /// What this target can do (see [`Capabilities`]).
+    fn capabilities(&self) -> Capabilities;
+
     /// Prepare the target (create the checkpoint table) and check it is
     /// reachable.
     async fn prepare(&mut self) -> Result<(), PipelineError>;
@@ -161,4 +316,145 @@ pub trait Target {
 
     /// Drop `pipeline`'s snapshot segments: streaming has passed them all.
     async fn forget_snapshot(&mut self, pipeline: &str) -> Result<(), PipelineError>;
+}
+
+/// The bookkeeping row a target transaction writes with its changes.
+#[derive(Clone, Copy)]
+pub(crate) enum Record<'a> {
+    /// Streaming: the pipeline's checkpoint.
+    Checkpoint(&'a Checkpoint),
+    /// Snapshot: the progress of the segment being copied.
+    Segment(&'a Segment),
+}
+
+/// The key of a row, for messages.
+pub(crate) fn describe_row(r: &Routed, row: &RowChange) -> String {
+    let image = row.current().or(row.before.as_ref()).or(row.after.as_ref());
+    let key: Vec<String> = r
+        .schema
+        .key
+        .iter()
+        .map(|&k| {
+            let v = image.map_or(&Value::Null, |img| &img[k]);
+            format!("{}={}", r.schema.columns[k], short(v))
+        })
+        .collect();
+    format!(
+        "{} row ({}) in {}",
+        row.op.as_str(),
+        key.join(", "),
+        r.table
+    )
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 60 {
+        format!("{}…", &s[..s.floor_char_boundary(60)])
+    } else {
+        s
+    }
+}
+
+/// A primary key in the cell encoding (typed, so it reads back exactly).
+pub(crate) fn encode_key(key: &[Value]) -> Vec<u8> {
+    let mut enc = sluice_cell::Encoder::new();
+    for v in key {
+        enc.push(v.as_cell());
+    }
+    enc.finish()
+}
+
+pub(crate) fn decode_key(bytes: &[u8]) -> Result<Vec<Value>, String> {
+    let mut dec = sluice_cell::Decoder::new(bytes).map_err(|e| format!("key: {e}"))?;
+    let mut out = Vec::new();
+    while let Some(c) = dec.next_cell().map_err(|e| format!("key: {e}"))? {
+        out.push(c.to_value());
+    }
+    Ok(out)
+}
+
+/// A target of any kind this build has, as [`build`] makes it. Every
+/// method forwards to the kind's own.
+pub enum AnyTarget {
+    #[cfg(feature = "target-mysql")]
+    Mysql(Box<mysql::MysqlTarget>),
+    #[cfg(feature = "target-postgres")]
+    Postgres(Box<postgres::PostgresTarget>),
+}
+
+/// `each!(self, t => expr)`: `expr` with `t` bound to the kind's target.
+macro_rules! each {
+    ($self:expr, $t:ident => $e:expr) => {
+        match $self {
+            #[cfg(feature = "target-mysql")]
+            AnyTarget::Mysql($t) => $e,
+            #[cfg(feature = "target-postgres")]
+            AnyTarget::Postgres($t) => $e,
+        }
+    };
+}
+
+impl Target for AnyTarget {
+    fn capabilities(&self) -> Capabilities {
+        each!(self, t => t.capabilities())
+    }
+
+    async fn prepare(&mut self) -> Result<(), PipelineError> {
+        each!(self, t => t.prepare().await)
+    }
+
+    async fn checkpoint(&mut self, pipeline: &str) -> Result<Option<Checkpoint>, PipelineError> {
+        each!(self, t => t.checkpoint(pipeline).await)
+    }
+
+    async fn apply(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+        checkpoint: &Checkpoint,
+    ) -> Result<(), PipelineError> {
+        each!(self, t => t.apply(pipeline, changes, dead, checkpoint).await)
+    }
+
+    async fn apply_part(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+    ) -> Result<(), PipelineError> {
+        each!(self, t => t.apply_part(pipeline, changes, dead).await)
+    }
+
+    async fn abandon(&mut self) {
+        each!(self, t => t.abandon().await)
+    }
+
+    async fn apply_ddl(
+        &mut self,
+        pipeline: &str,
+        change: &SchemaChange<'_>,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), PipelineError> {
+        each!(self, t => t.apply_ddl(pipeline, change, checkpoint).await)
+    }
+
+    async fn snapshot_progress(&mut self, pipeline: &str) -> Result<Vec<Segment>, PipelineError> {
+        each!(self, t => t.snapshot_progress(pipeline).await)
+    }
+
+    async fn apply_chunk(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+        segment: &Segment,
+    ) -> Result<(), PipelineError> {
+        each!(self, t => t.apply_chunk(pipeline, changes, dead, segment).await)
+    }
+
+    async fn forget_snapshot(&mut self, pipeline: &str) -> Result<(), PipelineError> {
+        each!(self, t => t.forget_snapshot(pipeline).await)
+    }
 }

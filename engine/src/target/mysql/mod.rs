@@ -18,11 +18,11 @@
 //! connections, which would need a checkpoint per connection to stay
 //! exact, is not built.
 
-mod plan;
+pub mod config;
 mod repair;
 mod sql;
+mod verify;
 mod writer;
 
-pub use repair::Repaired;
-pub use sql::{param, quote_table};
+pub use config::MysqlConfig;
 pub use writer::MysqlTarget;

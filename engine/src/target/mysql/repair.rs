@@ -24,26 +24,20 @@ use mysql_async::TxOpts;
 use mysql_async::prelude::Queryable;
 
 use super::MysqlTarget;
-use super::writer::{batched, encode_key};
+use super::writer::batched;
 use crate::change::{Op, RowChange, Value};
 use crate::error::PipelineError;
 use crate::position::{BinlogFile, BinlogPosition};
 use crate::source::snapshot::ConsistentRead;
 use crate::source::table::SqlTable;
 use crate::source::{Server, SourceError};
-use crate::target::Routed;
-
-/// What a repair changed.
-#[derive(Debug, Default)]
-pub struct Repaired {
-    pub deleted: usize,
-    pub written: usize,
-}
+use crate::target::encode_key;
+use crate::target::{Repaired, Routed};
 
 impl MysqlTarget {
     /// Make the rows of `target_table` with keys in `(after, upto]` equal
     /// to `source`'s (module doc).
-    pub async fn repair_range(
+    pub(super) async fn repair(
         &mut self,
         pipeline: &str,
         target_table: &str,

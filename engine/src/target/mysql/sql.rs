@@ -2,10 +2,9 @@
 
 use std::sync::OnceLock;
 
-use mysql_async::Value as My;
-
-use crate::change::{TableSchema, Value};
+use crate::change::TableSchema;
 use crate::error::ErrorKind;
+pub use crate::source::sql::param;
 
 /// Quote an identifier; `db.table` becomes `` `db`.`table` ``.
 pub fn quote_table(name: &str) -> String {
@@ -107,44 +106,6 @@ impl TableSql {
             format!("{}{cond}", self.delete_head)
         })
     }
-}
-
-/// A Sluice value as a statement parameter. TIMESTAMPs are sent as UTC
-/// calendar time; the session runs with `time_zone = '+00:00'`.
-pub fn param(v: &Value) -> My {
-    match v {
-        Value::Null => My::NULL,
-        Value::Int(i) => My::Int(*i),
-        Value::UInt(u) => My::UInt(*u),
-        Value::Double(f) => My::Double(*f),
-        Value::Float(f) => My::Float(*f),
-        Value::Decimal(s) | Value::Text(s) | Value::Json(s) => My::Bytes(s.as_bytes().to_vec()),
-        Value::Bytes(b) => My::Bytes(b.clone()),
-        Value::Date(d) => My::Date(d.year, d.month, d.day, 0, 0, 0, 0),
-        Value::DateTime(t) => datetime(t),
-        Value::Timestamp(ts) if ts.seconds == 0 && ts.micros == 0 => My::Date(0, 0, 0, 0, 0, 0, 0),
-        Value::Timestamp(ts) => datetime(&ts.to_utc()),
-        Value::Time(t) => My::Time(
-            t.negative,
-            u32::from(t.hours / 24),
-            (t.hours % 24) as u8,
-            t.minutes,
-            t.seconds,
-            t.micros,
-        ),
-    }
-}
-
-fn datetime(t: &sluice_cell::DateTime) -> My {
-    My::Date(
-        t.date.year,
-        t.date.month,
-        t.date.day,
-        t.hour,
-        t.minute,
-        t.second,
-        t.micros,
-    )
 }
 
 /// Whether a target error can go away by retrying.

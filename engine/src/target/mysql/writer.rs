@@ -24,14 +24,17 @@ use std::sync::Arc;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, TxOpts};
 
-use super::plan::{Kind, Step, plan};
 use super::sql::{TableSql, classify, param, quote_table};
+use crate::change::DdlKind;
 use crate::change::{Op, RowChange, Value};
 use crate::error::{ErrorKind, PipelineError};
 use crate::metrics as m;
 use crate::position::{BinlogPosition, GtidState};
-use crate::source::ddl::DdlKind;
-use crate::target::{Checkpoint, DeadLetter, Routed, SchemaChange, Segment, Target};
+use crate::target::plan::{Kind, Step, plan};
+use crate::target::{
+    Capabilities, Checkpoint, DdlSupport, DeadLetter, Record, Routed, SchemaChange, Segment,
+    Target, decode_key, describe_row, encode_key,
+};
 
 const CREATE_CHECKPOINT: &str = "CREATE TABLE IF NOT EXISTS sluice_checkpoint (
     pipeline VARCHAR(255) NOT NULL PRIMARY KEY,
@@ -105,15 +108,6 @@ pub struct MysqlTarget {
     /// Rows per op written into the open transaction, counted in the
     /// metrics only when it commits (a rolled-back one is written again).
     open_rows: [u64; 3],
-}
-
-/// The bookkeeping row a target transaction writes with its changes.
-#[derive(Clone, Copy)]
-enum Record<'a> {
-    /// Streaming: the pipeline's checkpoint.
-    Checkpoint(&'a Checkpoint),
-    /// Snapshot: the progress of the segment being copied.
-    Segment(&'a Segment),
 }
 
 /// How a group is written.
@@ -675,36 +669,18 @@ fn ddl_statements(change: &SchemaChange<'_>) -> Vec<(String, &'static [u16])> {
     }
 }
 
-/// The key of a row, for messages.
-fn describe_row(r: &Routed, row: &RowChange) -> String {
-    let image = row.current().or(row.before.as_ref()).or(row.after.as_ref());
-    let key: Vec<String> = r
-        .schema
-        .key
-        .iter()
-        .map(|&k| {
-            let v = image.map_or(&Value::Null, |img| &img[k]);
-            format!("{}={}", r.schema.columns[k], short(v))
-        })
-        .collect();
-    format!(
-        "{} row ({}) in {}",
-        row.op.as_str(),
-        key.join(", "),
-        r.table
-    )
-}
-
-fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.len() > 60 {
-        format!("{}…", &s[..s.floor_char_boundary(60)])
-    } else {
-        s
-    }
-}
-
 impl Target for MysqlTarget {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            atomic_checkpoint: true,
+            open_transaction: true,
+            ddl: DdlSupport::Statement,
+            dead_letters: true,
+            snapshot_progress: true,
+            verify: true,
+        }
+    }
+
     async fn prepare(&mut self) -> Result<(), PipelineError> {
         for (sql, what) in [
             (CREATE_CHECKPOINT, "sluice_checkpoint"),
@@ -894,22 +870,4 @@ impl Target for MysqlTarget {
             self.error(e, || "deleting the finished snapshot progress".into())
         })
     }
-}
-
-/// A primary key in the cell encoding (typed, so it reads back exactly).
-pub(super) fn encode_key(key: &[Value]) -> Vec<u8> {
-    let mut enc = sluice_cell::Encoder::new();
-    for v in key {
-        enc.push(v.as_cell());
-    }
-    enc.finish()
-}
-
-fn decode_key(bytes: &[u8]) -> Result<Vec<Value>, String> {
-    let mut dec = sluice_cell::Decoder::new(bytes).map_err(|e| format!("key: {e}"))?;
-    let mut out = Vec::new();
-    while let Some(c) = dec.next_cell().map_err(|e| format!("key: {e}"))? {
-        out.push(c.to_value());
-    }
-    Ok(out)
 }
