@@ -266,7 +266,7 @@ fn create_table(table: &str, body: &str) -> Result<String, String> {
         if is(first, "primary") {
             let list = w
                 .iter()
-                .find(|x| x.starts_with('('))
+                .find_map(|x| x.find('(').map(|i| &x[i..]))
                 .ok_or("PRIMARY KEY without columns")?;
             for k in split_top(&list[1..list.len() - 1], ',') {
                 let kw = words(&k);
