@@ -213,8 +213,10 @@ const ATTRIBUTES: &[&str] = &[
     "constraint",
 ];
 
-/// A column definition: the quoted name, the PostgreSQL type, NOT NULL,
-/// and whether it says PRIMARY KEY.
+/// A column definition: the quoted name, the PostgreSQL type with its
+/// DEFAULT when that is a plain literal (a number, NULL, or a string
+/// without backslashes, which both dialects read alike), NOT NULL, and
+/// whether it says PRIMARY KEY.
 fn column(def: &[String]) -> Result<(String, String, bool, bool), String> {
     let (Some(name), rest) = (def.first(), def.get(1..).unwrap_or(&[])) else {
         return Err("a column without a name".into());
@@ -235,6 +237,18 @@ fn column(def: &[String]) -> Result<(String, String, bool, bool), String> {
         .map(|w| w.to_ascii_lowercase())
         .collect();
     let not_null = attrs.windows(2).any(|w| w[0] == "not" && w[1] == "null");
+    let mut pg = pg;
+    if let Some(i) = attrs.iter().position(|w| w == "default") {
+        let lit = &rest[type_end + i + 1..];
+        let plain = |v: &str| {
+            v.eq_ignore_ascii_case("null")
+                || v.parse::<f64>().is_ok()
+                || (v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'') && !v.contains('\\'))
+        };
+        if let Some(v) = lit.first().filter(|v| plain(v)) {
+            pg = format!("{pg} DEFAULT {v}");
+        }
+    }
     let primary = attrs.windows(2).any(|w| w[0] == "primary" && w[1] == "key");
     Ok((quote(ident(name)), pg, not_null, primary))
 }
@@ -418,7 +432,7 @@ mod tests {
         );
         assert_eq!(
             out[0].0,
-            "CREATE TABLE IF NOT EXISTS \"public\".\"p\" (\"id\" numeric(20) NOT NULL, \"price\" numeric(10,2), \
+            "CREATE TABLE IF NOT EXISTS \"public\".\"p\" (\"id\" numeric(20) NOT NULL, \"price\" numeric(10,2) DEFAULT NULL, \
              \"name\" varchar(40) NOT NULL, PRIMARY KEY (\"id\"))"
         );
     }
