@@ -94,3 +94,37 @@ pub async fn pg_checkpoint(client: &Client, schema: &str, pipeline: &str) -> Opt
     .ok()?;
     r.first().and_then(|r| r[0].clone())
 }
+
+/// The throwaway cluster a test may stop and start
+/// (`SLUICE_TEST_FAULTY_PG_DIR`, with the scripts `scripts/lib.sh` wrote).
+pub struct PgServer {
+    dir: std::path::PathBuf,
+}
+
+impl PgServer {
+    pub fn from_env(var: &str) -> PgServer {
+        PgServer {
+            dir: std::env::var(var)
+                .unwrap_or_else(|_| panic!("{var}: run through scripts/test"))
+                .into(),
+        }
+    }
+
+    fn run(&self, script: &str) {
+        let st = std::process::Command::new(self.dir.join(script))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{script} of {}", self.dir.display());
+    }
+
+    /// `pg_ctl stop -m fast`, waiting until it is down.
+    pub fn stop(&self) {
+        self.run("stop.sh");
+    }
+
+    /// `pg_ctl start`, waiting until it accepts connections.
+    pub fn start(&self) {
+        self.run("start.sh");
+    }
+}

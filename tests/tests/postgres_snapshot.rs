@@ -56,10 +56,18 @@ async fn snapshot_into_postgres_survives_a_kill_and_hands_over_to_streaming() {
                 i += 1;
                 let id = (i * 7919) % ROWS + 1;
                 let sql = match i % 5 {
-                    0 => format!("INSERT INTO psn_src.big VALUES ({}, 1, 'new', 1.50, NOW(6))", 2 * ROWS + i),
-                    1 => format!("UPDATE psn_src.big SET a = a + 1, b = CONCAT(b, '+') WHERE id = {id}"),
+                    0 => format!(
+                        "INSERT INTO psn_src.big VALUES ({}, 1, 'new', 1.50, NOW(6))",
+                        2 * ROWS + i
+                    ),
+                    1 => format!(
+                        "UPDATE psn_src.big SET a = a + 1, b = CONCAT(b, '+') WHERE id = {id}"
+                    ),
                     2 => format!("DELETE FROM psn_src.big WHERE id = {id}"),
-                    3 => format!("UPDATE IGNORE psn_src.big SET id = id + {} WHERE id = {id}", 3 * ROWS),
+                    3 => format!(
+                        "UPDATE IGNORE psn_src.big SET id = id + {} WHERE id = {id}",
+                        3 * ROWS
+                    ),
                     _ => format!(
                         "BEGIN; UPDATE psn_src.pairs SET v = CONCAT('g', {i}) WHERE grp = {g}; \
                          DELETE FROM psn_src.pairs WHERE grp = {g} AND k = UNHEX(MD5({i})); \
@@ -101,7 +109,9 @@ async fn snapshot_into_postgres_survives_a_kill_and_hands_over_to_streaming() {
     )
     .await;
     assert!(
-        progress.iter().any(|r| r[0].as_deref() == Some("big") && r[1].as_deref() == Some("f")),
+        progress
+            .iter()
+            .any(|r| r[0].as_deref() == Some("big") && r[1].as_deref() == Some("f")),
         "the kill came in the middle of the big table: {progress:?}"
     );
 
@@ -121,9 +131,11 @@ async fn snapshot_into_postgres_survives_a_kill_and_hands_over_to_streaming() {
     stop.store(true, Ordering::Relaxed);
     generator.await.unwrap();
     let end = source_position(&mut src).await;
-    wait_for(Duration::from_secs(120), "the checkpoint at the source's end", || async {
-        pg_checkpoint(&pg, "psn", "snap").await.as_deref() == Some(end.as_str())
-    })
+    wait_for(
+        Duration::from_secs(120),
+        "the checkpoint at the source's end",
+        || async { pg_checkpoint(&pg, "psn", "snap").await.as_deref() == Some(end.as_str()) },
+    )
     .await;
     let a = rows(
         &mut src,
@@ -137,14 +149,24 @@ async fn snapshot_into_postgres_survives_a_kill_and_hands_over_to_streaming() {
     .await;
     assert_eq!(a.len(), b.len(), "big: same row count");
     assert!(a == b, "big: same rows");
-    let a = rows(&mut src, "SELECT grp, LOWER(HEX(k)), v FROM psn_src.pairs ORDER BY grp, k").await;
-    let b = pg_rows(&pg, "SELECT grp, encode(k, 'hex'), v FROM psn.pairs ORDER BY grp, k").await;
+    let a = rows(
+        &mut src,
+        "SELECT grp, LOWER(HEX(k)), v FROM psn_src.pairs ORDER BY grp, k",
+    )
+    .await;
+    let b = pg_rows(
+        &pg,
+        "SELECT grp, encode(k, 'hex'), v FROM psn.pairs ORDER BY grp, k",
+    )
+    .await;
     assert_eq!(a, b, "pairs: same rows");
     let log = sluice.log_text();
     assert!(sluice.stop().success(), "{log}");
     for table in ["psn_src.big", "psn_src.pairs"] {
         assert!(
-            log.contains(&format!("snapshot: table copied pipeline=snap table={table}")),
+            log.contains(&format!(
+                "snapshot: table copied pipeline=snap table={table}"
+            )),
             "{log}"
         );
     }
