@@ -153,7 +153,9 @@ async fn verify_pipeline(
                 after: after.clone(),
                 upto: upto.clone(),
             };
-            let s = target.source_digest(&mut sconn, &table, &range).await?;
+            let s = target
+                .source_digest(&mut sconn, &table, &target_table, &range)
+                .await?;
             let t = target
                 .target_digest(&table, &target_table, &range)
                 .await
@@ -276,7 +278,9 @@ async fn compare_settled(
     for round in 1..=rounds {
         let mut read = ConsistentRead::open(server).await.map_err(src)?;
         let at = read.position.clone();
-        let s = target.source_digest(read.conn(), table, range).await?;
+        let s = target
+            .source_digest(read.conn(), table, target_table, range)
+            .await?;
         drop(read);
         let deadline = Instant::now() + settle;
         let mut behind = None;

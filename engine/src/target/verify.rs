@@ -37,11 +37,12 @@ pub struct Repaired {
 #[allow(async_fn_in_trait)]
 pub trait RangeVerify {
     /// The digest of the source rows of `range`, read on `source` (which
-    /// may be a consistent read).
+    /// may be a consistent read), as they would be in `target_table`.
     async fn source_digest(
         &mut self,
         source: &mut Conn,
         table: &SqlTable,
+        target_table: &str,
         range: &KeyRange,
     ) -> Result<Digest, String>;
 
@@ -76,22 +77,14 @@ pub trait RangeVerify {
     ) -> Result<Repaired, String>;
 }
 
-/// The target of `t`, when its kind can verify; `Err` says it cannot
-/// (verify asks [`super::Capabilities::verify`] first, so this is only a
-/// second line of defence).
+/// `verifier!(self, method(args))`: the method of the kind's target.
 macro_rules! verifier {
     ($self:expr, $method:ident($($arg:expr),*)) => {
         match $self {
             #[cfg(feature = "target-mysql")]
             super::AnyTarget::Mysql(t) => t.$method($($arg),*).await,
             #[cfg(feature = "target-postgres")]
-            super::AnyTarget::Postgres(t) => {
-                let _ = ($($arg),*);
-                Err(format!(
-                    "target `{}` (kind postgres) cannot be verified by this version",
-                    t.name()
-                ))
-            }
+            super::AnyTarget::Postgres(t) => t.$method($($arg),*).await,
         }
     };
 }
@@ -101,9 +94,10 @@ impl RangeVerify for super::AnyTarget {
         &mut self,
         source: &mut Conn,
         table: &SqlTable,
+        target_table: &str,
         range: &KeyRange,
     ) -> Result<Digest, String> {
-        verifier!(self, source_digest(source, table, range))
+        verifier!(self, source_digest(source, table, target_table, range))
     }
 
     async fn target_digest(

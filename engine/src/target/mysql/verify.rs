@@ -24,6 +24,7 @@ impl RangeVerify for MysqlTarget {
         &mut self,
         source: &mut Conn,
         table: &SqlTable,
+        _target_table: &str,
         range: &KeyRange,
     ) -> Result<Digest, String> {
         checksum(source, table, &table.quoted(), range).await

@@ -74,7 +74,7 @@ impl PostgresTarget {
     }
 
     /// The catalog's view of a target table (looked up once).
-    async fn pg_table(&mut self, table: &str) -> Result<Arc<PgTable>, PipelineError> {
+    pub(super) async fn pg_table(&mut self, table: &str) -> Result<Arc<PgTable>, PipelineError> {
         if let Some(t) = self.tables.get(table) {
             return Ok(t.clone());
         }
@@ -107,6 +107,10 @@ impl PostgresTarget {
             )
             .await
             .map_err(|e| self.error(&e, || format!("reading the columns of {rel}")))?;
+        let types = cols
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+            .collect();
         let shapes = cols
             .iter()
             .map(|r| {
@@ -133,6 +137,7 @@ impl PostgresTarget {
             schema,
             name,
             shapes,
+            types,
             collapse: uniques == 0,
         });
         self.tables.insert(table.to_owned(), t.clone());
@@ -140,7 +145,7 @@ impl PostgresTarget {
     }
 
     /// The statements of a routed batch (index into `statements`).
-    async fn prepared_for(&mut self, r: &Routed) -> Result<usize, PipelineError> {
+    pub(super) async fn prepared_for(&mut self, r: &Routed) -> Result<usize, PipelineError> {
         if r.schema.key.is_empty() {
             return Err(PipelineError::definite(format!(
                 "table {}.{} has no primary key; Sluice applies changes by primary key, so add one to the source table",

@@ -34,6 +34,7 @@ mod ddl;
 mod sql;
 mod store;
 mod types;
+mod verify;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -58,6 +59,8 @@ pub(super) struct PgTable {
     pub name: String,
     /// Column name to its shape, from the catalog.
     pub shapes: HashMap<String, Shape>,
+    /// Column name to its type (`pg_type.typname`), for verify.
+    pub types: HashMap<String, String>,
     /// No unique index besides the primary key: changes may be collapsed
     /// by key (`target::plan`).
     pub collapse: bool,
@@ -278,7 +281,7 @@ impl Target for PostgresTarget {
             ddl: DdlSupport::Translated,
             dead_letters: true,
             snapshot_progress: true,
-            verify: false,
+            verify: true,
         }
     }
 
