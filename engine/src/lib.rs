@@ -16,8 +16,10 @@
 //! * [`reload`]: hot reload of the config file.
 //! * [`control`]: requests that restart an engine round (resume, reload,
 //!   a plugin that arrived, a replay).
+//! * [`backoff`]: the one retry schedule.
 //! * [`error`], [`shutdown`]: cross-cutting types.
 
+pub mod backoff;
 pub mod change;
 pub mod config;
 pub mod control;

@@ -85,8 +85,16 @@
 //! started) and the checkpoint is exact.
 
 mod chain;
+mod ddl;
+mod group;
+mod large;
+mod policy;
+mod retry;
 mod snapshot;
 pub mod window;
+
+use group::Group;
+use retry::{Work, apply_with_retry};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -95,6 +103,7 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 pub use chain::Chain;
 
+use crate::backoff::Backoff;
 use crate::change::{Ddl, change_json};
 use crate::change::{RowChange, TableChanges, TableSchema, Transaction};
 use crate::config::{DdlPolicy, GroupLimits, OnError, PipelineConfig, SnapshotMode, TablePattern};
@@ -218,6 +227,12 @@ impl<T: Target> Pipeline<T> {
         }
     }
 
+    /// Whether the target already holds what ends at `end` (the one
+    /// exactly-once rule, [`Checkpoint::covers`]).
+    fn applied(&self, end: &BinlogPosition) -> bool {
+        self.checkpoint.as_ref().is_some_and(|c| c.covers(end))
+    }
+
     fn target_table(&self, t: &TableChanges) -> String {
         match &t.schema.target_table {
             Some(name) => name.clone(),
@@ -310,227 +325,6 @@ impl<T: Target> Pipeline<T> {
         Ok(())
     }
 
-    /// Apply one piece of a large transaction (module doc).
-    async fn piece(&mut self, q: Queued, shutdown: &mut Shutdown) -> Result<(), PipelineError> {
-        m::queue_bytes(&self.name, -(q.txn.bytes as f64));
-        let Queued { txn, permit } = q;
-        let (piece, end) = (txn.piece, txn.end.clone());
-        if piece.index == 0 && self.open.take().is_some() {
-            tracing::info!(pipeline = %self.name, position = %end, "the source sends a large transaction again from its start (it reconnected); rolling back what was applied of it");
-            self.target.abandon().await;
-        }
-        if self
-            .checkpoint
-            .as_ref()
-            .is_some_and(|c| txn.end <= c.position)
-        {
-            return Ok(());
-        }
-        match &self.open {
-            None if piece.index == 0 => {
-                tracing::info!(pipeline = %self.name, position = %end, "a large source transaction: applying it in pieces in one target transaction");
-                self.open = Some(Open {
-                    next: 0,
-                    written: false,
-                    rows_in: 0,
-                    rows_out: 0,
-                    started: Instant::now(),
-                });
-            }
-            Some(o) if o.next == piece.index => {}
-            _ => {
-                self.stop().await?;
-                return Err(PipelineError::definite(format!(
-                    "piece {} of a large transaction arrived without the pieces before it",
-                    piece.index
-                ))
-                .at(&end));
-            }
-        }
-        let mut group = Group::new();
-        if let Err(e) = self.add(txn, permit, &mut group) {
-            self.stop().await?;
-            return Err(e.at(&end));
-        }
-        let open = self.open.as_mut().expect("set above");
-        open.next += 1;
-        let empty = group.routed.is_empty() && group.dead.is_empty();
-        if !piece.last {
-            open.rows_in += group.rows_in;
-            if empty {
-                return Ok(());
-            }
-            open.written = true;
-            if self.write_piece(&mut group, false, shutdown).await? {
-                let open = self.open.as_mut().expect("still open");
-                open.rows_out += group.rows_out();
-            }
-            return Ok(());
-        }
-        let open = self.open.take().expect("set above");
-        group.rows_in += open.rows_in;
-        if !open.written {
-            // Nothing of it reached the target yet: a group like any other.
-            return self.commit(&mut group, shutdown).await;
-        }
-        if self.write_piece(&mut group, true, shutdown).await? {
-            // After the write: rows set aside while writing are not out.
-            let rows_out = open.rows_out + group.rows_out();
-            let cp = group.ends.last().expect("one transaction").0.clone();
-            tracing::info!(pipeline = %self.name, position = %cp.position, rows = group.rows_in, took = ?open.started.elapsed(), "large transaction applied");
-            self.committed(&mut group, cp, open.started, rows_out, false)
-                .await;
-        }
-        Ok(())
-    }
-
-    /// Write a piece into the open target transaction (the last one with
-    /// its checkpoint, committing it). `Ok(false)`: shutdown came while the
-    /// target was down, nothing more is written.
-    async fn write_piece(
-        &mut self,
-        group: &mut Group,
-        last: bool,
-        shutdown: &mut Shutdown,
-    ) -> Result<bool, PipelineError> {
-        let cp = group.ends.last().expect("one transaction").0.clone();
-        loop {
-            let result = if last {
-                (self.target)
-                    .apply(&self.name, &group.routed, &group.dead, &cp)
-                    .await
-            } else {
-                (self.target)
-                    .apply_part(&self.name, &group.routed, &group.dead)
-                    .await
-            };
-            match result {
-                Ok(()) => return Ok(true),
-                Err(e) if e.row.is_some() && self.on_error != OnError::Halt => {
-                    // Back at the piece's savepoint: set the row aside and
-                    // write the piece again.
-                    self.set_aside_row(group, e)?;
-                }
-                Err(e) if e.is_transient() => {
-                    self.open = None;
-                    return self.lost_open(last.then_some(&cp), e, shutdown).await;
-                }
-                Err(e) => {
-                    self.stop().await?;
-                    return Err(e.at(&cp.position));
-                }
-            }
-        }
-    }
-
-    /// The target lost the open transaction of a large one in the middle.
-    /// Wait for it to answer; then the work is done if the final COMMIT
-    /// landed after all (`Ok(true)`), and otherwise the transaction must be
-    /// read again from its start, which the error asks of the engine.
-    async fn lost_open(
-        &mut self,
-        cp: Option<&Checkpoint>,
-        e: PipelineError,
-        shutdown: &mut Shutdown,
-    ) -> Result<bool, PipelineError> {
-        tracing::warn!(pipeline = %self.name, error = %e, "the target failed in the middle of a large transaction; waiting for it, then reading the transaction again");
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match self.target.checkpoint(&self.name).await {
-                Ok(done) => {
-                    if let (Some(cp), Some(done)) = (cp, done)
-                        && done.position >= cp.position
-                    {
-                        return Ok(true);
-                    }
-                    return Err(PipelineError {
-                        message: format!(
-                            "the target lost a large transaction in the middle ({}); restarting from the checkpoints to read it again",
-                            e.message
-                        ),
-                        ..e
-                    });
-                }
-                Err(err) if err.is_transient() => {
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {},
-                        _ = shutdown.wait() => return Ok(false),
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-                Err(err) => return Err(err),
-            }
-        }
-    }
-
-    /// The schema change a transaction is, when it touches a copied table
-    /// and is not before the checkpoint.
-    fn schema_change<'t>(&self, txn: &'t Transaction) -> Option<&'t Ddl> {
-        let ddl = txn.ddl.as_ref()?;
-        let done = self
-            .checkpoint
-            .as_ref()
-            .is_some_and(|c| txn.end <= c.position);
-        let copied = ddl
-            .tables
-            .iter()
-            .any(|(d, t)| self.tables.iter().any(|p| p.matches(d, t)));
-        (copied && !done).then_some(ddl)
-    }
-
-    /// Follow a schema change by the pipeline's `ddl` policy.
-    async fn follow_ddl(
-        &mut self,
-        txn: &Transaction,
-        ddl: &Ddl,
-        shutdown: &mut Shutdown,
-    ) -> Result<(), PipelineError> {
-        if let Some(g) = txn.gtid {
-            self.gtid.apply(g);
-        }
-        let cp = Checkpoint {
-            position: txn.end.clone(),
-            gtid: self.gtid.clone(),
-        };
-        match self.ddl {
-            DdlPolicy::Halt => {
-                return Err(PipelineError::definite(format!(
-                    "schema change on a copied table: `{}`; this pipeline has ddl = \"halt\" (the default when it has mappers). Change the target table to match, then set ddl = \"ignore\" and resume; or set ddl = \"apply\" to run such statements on the target",
-                    ddl.statement
-                )));
-            }
-            DdlPolicy::Ignore => {
-                tracing::warn!(pipeline = %self.name, statement = %ddl.statement, position = %txn.end, "schema change on a copied table ignored (ddl = \"ignore\"); the target table is not altered");
-                m::pipeline_ddl(&self.name, "ignored");
-                self.checkpoint = Some(cp);
-            }
-            DdlPolicy::Apply => {
-                let change = SchemaChange {
-                    ddl,
-                    targets: ddl
-                        .tables
-                        .iter()
-                        .map(|(d, t)| self.template_table(d, t))
-                        .collect(),
-                    matched: ddl
-                        .tables
-                        .iter()
-                        .map(|(d, t)| self.tables.iter().any(|p| p.matches(d, t)))
-                        .collect(),
-                };
-                let work = Work::Ddl(&change, &cp);
-                if apply_with_retry(&mut self.target, &self.name, work, shutdown).await? {
-                    self.checkpoint = Some(cp);
-                    self.last_write = Instant::now();
-                    m::pipeline_ddl(&self.name, "applied");
-                }
-            }
-        }
-        self.status
-            .update(&self.name, |s| s.position = Some(txn.end.to_string()));
-        Ok(())
-    }
-
     /// Run a transaction through the plugin chain into the group. The
     /// rows are moved, not copied, when this pipeline is the only one
     /// holding the transaction (the usual case), so a group costs its rows
@@ -541,11 +335,7 @@ impl<T: Target> Pipeline<T> {
         permit: OwnedSemaphorePermit,
         group: &mut Group,
     ) -> Result<(), PipelineError> {
-        if self
-            .checkpoint
-            .as_ref()
-            .is_some_and(|c| txn.end <= c.position)
-        {
+        if self.applied(&txn.end) {
             return Ok(());
         }
         if txn.piece.index == 0 {
@@ -760,215 +550,6 @@ impl<T: Target> Pipeline<T> {
             s.checkpointed = Some(Instant::now());
         });
         *group = Group::new();
-    }
-
-    /// Set aside the row the target rejected (`e.row`) by the pipeline's
-    /// policy, so the rest can be written again.
-    fn set_aside_row(&self, group: &mut Group, e: PipelineError) -> Result<(), PipelineError> {
-        let (b, r) = e.row.expect("a rejected row");
-        let row = group.routed[b].rows.remove(r);
-        let (schema, end) = (group.routed[b].schema.clone(), group.routed[b].end.clone());
-        let err = e.at(&end);
-        self.set_aside(
-            err,
-            &schema,
-            1,
-            std::slice::from_ref(&row),
-            &end,
-            &mut group.dead,
-        )
-    }
-
-    /// Apply the pipeline's policy to changes a definite error hit: halt
-    /// returns the error; skip logs and counts them; dead-letter adds them
-    /// to `dead`, which is written with the transaction's checkpoint.
-    fn set_aside(
-        &self,
-        err: PipelineError,
-        schema: &TableSchema,
-        n: u64,
-        rows: &[RowChange],
-        position: &BinlogPosition,
-        dead: &mut Vec<DeadLetter>,
-    ) -> Result<(), PipelineError> {
-        match self.on_error {
-            OnError::Halt => return Err(err),
-            OnError::Skip => {
-                tracing::warn!(pipeline = %self.name, rows = n, error = %err, "changes skipped (on_error = \"skip\")");
-                m::pipeline_rows(&self.name, "skipped", n);
-            }
-            OnError::DeadLetter => {
-                tracing::warn!(pipeline = %self.name, rows = n, error = %err, "changes dead-lettered (on_error = \"dead-letter\")");
-                m::pipeline_rows(&self.name, "dead_lettered", n);
-                let message = err.to_string();
-                for row in rows {
-                    dead.push(DeadLetter {
-                        source_table: format!("{}.{}", schema.database, schema.table),
-                        op: row.op,
-                        change: change_json(schema, row).to_string(),
-                        error: message.clone(),
-                        position: position.clone(),
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// What a target transaction writes, with the bookkeeping row that makes
-/// it exactly-once.
-#[derive(Clone, Copy)]
-enum Work<'a> {
-    Rows {
-        routed: &'a [Routed],
-        dead: &'a [DeadLetter],
-        cp: &'a Checkpoint,
-    },
-    Ddl(&'a SchemaChange<'a>, &'a Checkpoint),
-    /// A snapshot chunk and its segment's new progress.
-    Chunk {
-        routed: &'a [Routed],
-        dead: &'a [DeadLetter],
-        segment: &'a Segment,
-    },
-}
-
-impl Work<'_> {
-    /// Whether the target already holds this work: the last COMMIT may
-    /// have landed although its reply was lost.
-    async fn done<T: Target>(&self, target: &mut T, pipeline: &str) -> Result<bool, PipelineError> {
-        Ok(match self {
-            Work::Rows { cp, .. } | Work::Ddl(_, cp) => target
-                .checkpoint(pipeline)
-                .await?
-                .is_some_and(|done| done.position >= cp.position),
-            Work::Chunk { segment, .. } => {
-                target.snapshot_progress(pipeline).await?.iter().any(|s| {
-                    s.database == segment.database
-                        && s.table == segment.table
-                        && s.seq == segment.seq
-                        && s.rows >= segment.rows
-                        && s.done >= segment.done
-                })
-            }
-        })
-    }
-}
-
-/// Write `work` and `cp` until it succeeds (`Ok(true)`), shutdown
-/// interrupts the retries (`Ok(false)`: nothing committed) or it fails
-/// definitely. Transient failures back off from 100 ms to 5 s and are
-/// logged once per outage, not per retry. Before each retry the checkpoint
-/// is read back: the last COMMIT may have landed although its reply was
-/// lost, and then the work is done.
-async fn apply_with_retry<T: Target>(
-    target: &mut T,
-    pipeline: &str,
-    work: Work<'_>,
-    shutdown: &mut Shutdown,
-) -> Result<bool, PipelineError> {
-    let mut backoff = Duration::from_millis(100);
-    let mut failing = false;
-    loop {
-        let result = if failing {
-            match work.done(target, pipeline).await {
-                Ok(true) => Ok(()),
-                Ok(false) => write(target, pipeline, work).await,
-                Err(e) => Err(e),
-            }
-        } else {
-            write(target, pipeline, work).await
-        };
-        match result {
-            Ok(()) => {
-                if failing {
-                    tracing::info!(%pipeline, "target is back; applying again");
-                }
-                return Ok(true);
-            }
-            Err(e) if e.is_transient() => {
-                if !failing {
-                    tracing::warn!(%pipeline, error = %e, "target unavailable; retrying with backoff");
-                    failing = true;
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {},
-                    // Nothing was committed, so stopping here is exact.
-                    _ = shutdown.wait() => return Ok(false),
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-async fn write<T: Target>(
-    target: &mut T,
-    pipeline: &str,
-    work: Work<'_>,
-) -> Result<(), PipelineError> {
-    match work {
-        Work::Rows { routed, dead, cp } => target.apply(pipeline, routed, dead, cp).await,
-        Work::Ddl(change, cp) => target.apply_ddl(pipeline, change, cp).await,
-        Work::Chunk {
-            routed,
-            dead,
-            segment,
-        } => target.apply_chunk(pipeline, routed, dead, segment).await,
-    }
-}
-
-/// Source transactions gathered for one target transaction.
-struct Group {
-    routed: Vec<Routed>,
-    dead: Vec<DeadLetter>,
-    rows_in: u64,
-    /// Rows after the plugins.
-    rows: usize,
-    /// Binlog bytes of the gathered transactions.
-    bytes: usize,
-    /// Each transaction's checkpoint and timestamp, in order.
-    ends: Vec<(Checkpoint, u32)>,
-    /// The transactions' shares of the queue's byte budget, returned when
-    /// the group is applied: a group's memory counts against the budget.
-    held: Vec<OwnedSemaphorePermit>,
-    started: Instant,
-}
-
-impl Group {
-    fn new() -> Self {
-        Group {
-            routed: Vec::new(),
-            dead: Vec::new(),
-            rows_in: 0,
-            rows: 0,
-            bytes: 0,
-            ends: Vec::new(),
-            held: Vec::new(),
-            started: Instant::now(),
-        }
-    }
-
-    /// Keep only the transactions that end before `end`; returns the new
-    /// last checkpoint, or `None` when none is left.
-    fn before(&mut self, end: &BinlogPosition) -> Option<Checkpoint> {
-        self.routed.retain(|r| r.end < *end);
-        self.dead.retain(|d| d.position < *end);
-        self.ends.retain(|(cp, _)| cp.position < *end);
-        self.ends.last().map(|(cp, _)| cp.clone())
-    }
-
-    /// Rows to write after the plugins and any rows set aside.
-    fn rows_out(&self) -> u64 {
-        self.routed.iter().map(|r| r.rows.len() as u64).sum()
-    }
-
-    fn full(&self, limits: &GroupLimits) -> bool {
-        self.rows >= limits.rows
-            || self.bytes >= limits.bytes
-            || self.started.elapsed() >= limits.time
     }
 }
 

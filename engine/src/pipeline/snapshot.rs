@@ -84,16 +84,14 @@ impl<T: Target> Pipeline<T> {
     ) -> Result<Option<Checkpoint>, PipelineError> {
         self.status
             .update(&self.name, |s| s.state = State::Snapshotting);
-        let mut backoff = Duration::from_millis(500);
+        let mut backoff = crate::backoff::Backoff::default();
         loop {
             match self.snapshot_once(server, shutdown).await {
                 Err(e) if e.is_transient() => {
                     tracing::warn!(pipeline = %self.name, error = %e, "snapshot interrupted; continuing from its recorded progress");
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
-                        _ = shutdown.wait() => return Ok(None),
+                    if !backoff.wait(shutdown).await {
+                        return Ok(None);
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
                 other => return other,
             }

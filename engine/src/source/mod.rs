@@ -47,6 +47,7 @@ pub use decode::Collations;
 pub use reader::BinlogReader;
 pub use server::{Server, check_variables};
 
+use crate::backoff::Backoff;
 use crate::config::SourceConfig;
 use crate::metrics as m;
 use crate::pipeline::Queued;
@@ -143,7 +144,7 @@ pub async fn run(
     let server = Server::new(&config)?;
     let mut from = from;
     let mut outputs = outputs;
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::default();
     let read_timeout = Duration::from_secs(config.heartbeat_secs * 3);
     // Set while the source is unreachable: connection failures are logged
     // once per outage, not once per retry.
@@ -164,13 +165,11 @@ pub async fn run(
                     tracing::warn!(error = %msg, "cannot connect to the source; retrying with backoff");
                     down_since = Some(std::time::Instant::now());
                 } else {
-                    tracing::debug!(error = %msg, retry_in = ?backoff, "source still unreachable");
+                    tracing::debug!(error = %msg, retry_in = ?backoff.delay(), "source still unreachable");
                 }
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {},
-                    _ = shutdown.wait() => return Ok(()),
+                if !backoff.wait(&mut shutdown).await {
+                    return Ok(());
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
                 continue;
             }
             Err(e) => return Err(e),
@@ -198,11 +197,9 @@ pub async fn run(
             Err(SourceError::Disconnected(msg)) => {
                 m::source_reconnect();
                 tracing::warn!(error = %msg, resume_at = %from, "source disconnected; reconnecting");
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {},
-                    _ = shutdown.wait() => return Ok(()),
+                if !backoff.wait(&mut shutdown).await {
+                    return Ok(());
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
             Err(e) => return Err(e),
         }
@@ -216,14 +213,14 @@ async fn stream(
     from: &mut ReadFrom,
     outputs: &mut Vec<Output>,
     shutdown: &mut Shutdown,
-    backoff: &mut Duration,
+    backoff: &mut Backoff,
 ) -> Result<(), SourceError> {
     loop {
         let txn = tokio::select! {
             t = reader.next_transaction() => t?,
             _ = shutdown.wait() => return Ok(()),
         };
-        *backoff = Duration::from_millis(100);
+        backoff.reset();
         let end = txn.end.clone();
         let txn = Arc::new(txn);
         let mut i = 0;

@@ -189,6 +189,14 @@ pub struct Checkpoint {
     pub gtid: GtidState,
 }
 
+impl Checkpoint {
+    /// The exactly-once rule, in one place: a transaction (or a piece of
+    /// one) that ends at or before the checkpoint is already in the target.
+    pub fn covers(&self, end: &BinlogPosition) -> bool {
+        *end <= self.position
+    }
+}
+
 /// One stretch of a source table that the initial snapshot copied from one
 /// consistent read of the source. A table copied without interruption is
 /// one segment; each restart during its copy starts the next one, read at

@@ -19,8 +19,11 @@
 //! exact, is not built.
 
 pub mod config;
+mod ddl;
 mod repair;
 mod sql;
+mod store;
+mod target;
 mod verify;
 mod writer;
 

@@ -1,5 +1,5 @@
-//! Applies routed changes to MySQL/MariaDB, one source transaction per
-//! target transaction, together with the checkpoint row.
+//! Applies routed changes to MySQL/MariaDB: a group of whole source
+//! transactions per target transaction, together with the checkpoint row.
 //!
 //! # Failure
 //! Any error drops the connection, so the server rolls the open transaction
@@ -24,65 +24,13 @@ use std::sync::Arc;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, TxOpts};
 
-use super::sql::{TableSql, classify, param, quote_table};
-use crate::change::DdlKind;
+use super::sql::{TableSql, classify, param};
+use super::store::{finish, write_dead, write_record};
 use crate::change::{Op, RowChange, Value};
 use crate::error::{ErrorKind, PipelineError};
 use crate::metrics as m;
-use crate::position::{BinlogPosition, GtidState};
 use crate::target::plan::{Kind, Step, plan};
-use crate::target::{
-    Capabilities, Checkpoint, DdlSupport, DeadLetter, Record, Routed, SchemaChange, Segment,
-    Target, decode_key, describe_row, encode_key,
-};
-
-const CREATE_CHECKPOINT: &str = "CREATE TABLE IF NOT EXISTS sluice_checkpoint (
-    pipeline VARCHAR(255) NOT NULL PRIMARY KEY,
-    binlog_file VARCHAR(512) NOT NULL,
-    binlog_pos BIGINT UNSIGNED NOT NULL,
-    gtid VARCHAR(4096) NULL,
-    updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
-) ENGINE=InnoDB";
-
-const WIDEN_GTID: &str = "ALTER TABLE sluice_checkpoint MODIFY gtid VARCHAR(4096) NULL";
-
-const CREATE_DEAD_LETTER: &str = "CREATE TABLE IF NOT EXISTS sluice_dead_letter (
-    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    pipeline VARCHAR(255) NOT NULL,
-    source_table VARCHAR(512) NOT NULL,
-    op VARCHAR(8) NOT NULL,
-    change_json LONGTEXT NOT NULL,
-    error TEXT NOT NULL,
-    binlog_file VARCHAR(512) NOT NULL,
-    binlog_pos BIGINT UNSIGNED NOT NULL,
-    created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-    KEY (pipeline, id)
-) ENGINE=InnoDB";
-
-const WRITE_DEAD_LETTER: &str = "INSERT INTO sluice_dead_letter \
-     (pipeline, source_table, op, change_json, error, binlog_file, binlog_pos) VALUES (?, ?, ?, ?, ?, ?, ?)";
-
-const WRITE_CHECKPOINT: &str = "INSERT INTO sluice_checkpoint (pipeline, binlog_file, binlog_pos, gtid) VALUES (?, ?, ?, ?) \
-     ON DUPLICATE KEY UPDATE binlog_file = VALUES(binlog_file), binlog_pos = VALUES(binlog_pos), gtid = VALUES(gtid)";
-
-const CREATE_SNAPSHOT: &str = "CREATE TABLE IF NOT EXISTS sluice_snapshot (
-    pipeline VARCHAR(255) NOT NULL,
-    source_db VARCHAR(64) NOT NULL,
-    source_table VARCHAR(64) NOT NULL,
-    seq INT UNSIGNED NOT NULL,
-    binlog_file VARCHAR(512) NOT NULL,
-    binlog_pos BIGINT UNSIGNED NOT NULL,
-    upto_key LONGBLOB NULL,
-    rows_copied BIGINT UNSIGNED NOT NULL,
-    done BOOLEAN NOT NULL,
-    updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
-    PRIMARY KEY (pipeline, source_db, source_table, seq)
-) ENGINE=InnoDB";
-
-const WRITE_SEGMENT: &str = "INSERT INTO sluice_snapshot \
-     (pipeline, source_db, source_table, seq, binlog_file, binlog_pos, upto_key, rows_copied, done) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE binlog_file = VALUES(binlog_file), \
-     binlog_pos = VALUES(binlog_pos), upto_key = VALUES(upto_key), rows_copied = VALUES(rows_copied), done = VALUES(done)";
+use crate::target::{DeadLetter, Record, Routed, describe_row};
 
 /// Most bytes of values one multi-row statement carries, well under the
 /// server's default `max_allowed_packet` (16 MiB in MariaDB 10.11).
@@ -96,18 +44,18 @@ const SECONDARY_UNIQUE: &str = "SELECT COUNT(*) FROM information_schema.STATISTI
 pub struct MysqlTarget {
     /// The target's name in the config, for metrics and messages.
     pub(super) name: String,
-    opts: Opts,
-    conn: Option<Conn>,
+    pub(super) opts: Opts,
+    pub(super) conn: Option<Conn>,
     /// Statements per (target table, column list).
-    sql: HashMap<(String, Vec<String>), Arc<TableSql>>,
+    pub(super) sql: HashMap<(String, Vec<String>), Arc<TableSql>>,
     /// Per target table: whether its changes may be collapsed by key (no
     /// unique index besides the primary key; see `plan`).
-    collapse: HashMap<String, bool>,
+    pub(super) collapse: HashMap<String, bool>,
     /// A large transaction's pieces are open on `conn` (`apply_part`).
-    open: bool,
+    pub(super) open: bool,
     /// Rows per op written into the open transaction, counted in the
     /// metrics only when it commits (a rolled-back one is written again).
-    open_rows: [u64; 3],
+    pub(super) open_rows: [u64; 3],
 }
 
 /// How a group is written.
@@ -218,7 +166,7 @@ impl MysqlTarget {
     /// Apply in planned batches; when the target rejects a batch, again
     /// row by row, which either names the row (for the pipeline's policy)
     /// or succeeds (a batch-only limit, such as packet size).
-    async fn apply_record(
+    pub(super) async fn apply_record(
         &mut self,
         pipeline: &str,
         changes: &[Routed],
@@ -318,7 +266,7 @@ impl MysqlTarget {
     /// also the bookkeeping row, then COMMIT. A rejected piece is rolled
     /// back to the savepoint and written row by row to name the row; the
     /// transaction stays open. Any other failure ends it.
-    async fn apply_open(
+    pub(super) async fn apply_open(
         &mut self,
         pipeline: &str,
         changes: &[Routed],
@@ -563,311 +511,4 @@ async fn row_by_row<Q: Queryable>(
         }
     }
     Ok(())
-}
-
-/// Dead letters, the checkpoint or snapshot progress, COMMIT.
-async fn finish(
-    mut tx: mysql_async::Transaction<'_>,
-    pipeline: &str,
-    dead: &[DeadLetter],
-    record: Record<'_>,
-) -> Result<(), TxError> {
-    write_dead(&mut tx, pipeline, dead).await?;
-    write_record(&mut tx, pipeline, record).await?;
-    tx.commit()
-        .await
-        .map_err(|e| (e, "COMMIT".to_owned(), None))
-}
-
-async fn write_dead<Q: Queryable>(
-    tx: &mut Q,
-    pipeline: &str,
-    dead: &[DeadLetter],
-) -> Result<(), TxError> {
-    for d in dead {
-        tx.exec_drop(
-            WRITE_DEAD_LETTER,
-            (
-                pipeline,
-                &d.source_table,
-                d.op.as_str(),
-                &d.change,
-                &d.error,
-                d.position.file.name(),
-                d.position.pos,
-            ),
-        )
-        .await
-        .map_err(|e| (e, "a dead letter".to_owned(), None))?;
-    }
-    Ok(())
-}
-
-/// The checkpoint or the snapshot progress.
-async fn write_record<Q: Queryable>(
-    tx: &mut Q,
-    pipeline: &str,
-    record: Record<'_>,
-) -> Result<(), TxError> {
-    match record {
-        Record::Checkpoint(cp) => {
-            let gtid = (!cp.gtid.is_empty()).then(|| cp.gtid.to_string());
-            tx.exec_drop(
-                WRITE_CHECKPOINT,
-                (pipeline, cp.position.file.name(), cp.position.pos, gtid),
-            )
-            .await
-            .map_err(|e| (e, "the checkpoint row".to_owned(), None))?;
-        }
-        Record::Segment(s) => {
-            let upto = s.upto.as_deref().map(encode_key);
-            let params: Vec<mysql_async::Value> = vec![
-                pipeline.into(),
-                s.database.as_str().into(),
-                s.table.as_str().into(),
-                s.seq.into(),
-                s.position.file.name().into(),
-                s.position.pos.into(),
-                upto.into(),
-                s.rows.into(),
-                s.done.into(),
-            ];
-            tx.exec_drop(WRITE_SEGMENT, params)
-                .await
-                .map_err(|e| (e, "the snapshot progress row".to_owned(), None))?;
-        }
-    }
-    Ok(())
-}
-
-/// The statements that follow a schema change on the target, each with the
-/// server error codes that mean "already done" (tolerated, so a replay
-/// after a crash between the statement and its checkpoint goes on).
-fn ddl_statements(change: &SchemaChange<'_>) -> Vec<(String, &'static [u16])> {
-    let ddl = change.ddl;
-    let name = |i: usize| quote_table(&change.targets[i]);
-    match ddl.kind {
-        // One table, named in the statement: the statement with the name
-        // mapped, so every column and option is kept.
-        DdlKind::CreateTable => vec![(ddl.renamed(name), &[1050])],
-        DdlKind::AlterTable => vec![(ddl.renamed(name), &[1060, 1061, 1091, 1054])],
-        DdlKind::TruncateTable => vec![(ddl.renamed(name), &[])],
-        // Several tables, perhaps not all copied: only the copied ones.
-        DdlKind::DropTable => (0..ddl.tables.len())
-            .filter(|&i| change.matched[i])
-            .map(|i| (format!("DROP TABLE IF EXISTS {}", name(i)), &[][..]))
-            .collect(),
-        DdlKind::RenameTable => (0..ddl.tables.len())
-            .step_by(2)
-            .filter(|&i| change.matched[i])
-            .map(|i| {
-                let stmt = format!("RENAME TABLE {} TO {}", name(i), name(i + 1));
-                (stmt, &[1050, 1146][..])
-            })
-            .collect(),
-        DdlKind::Other => Vec::new(),
-    }
-}
-
-impl Target for MysqlTarget {
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            atomic_checkpoint: true,
-            open_transaction: true,
-            ddl: DdlSupport::Statement,
-            dead_letters: true,
-            snapshot_progress: true,
-            verify: true,
-        }
-    }
-
-    async fn prepare(&mut self) -> Result<(), PipelineError> {
-        for (sql, what) in [
-            (CREATE_CHECKPOINT, "sluice_checkpoint"),
-            // Tables made by earlier versions held one GTID, not a state.
-            (WIDEN_GTID, "sluice_checkpoint.gtid"),
-            (CREATE_DEAD_LETTER, "sluice_dead_letter"),
-            (CREATE_SNAPSHOT, "sluice_snapshot"),
-        ] {
-            let conn = self.conn().await?;
-            let r = conn.query_drop(sql).await;
-            r.map_err(|e| self.error(e, || format!("creating {what}")))?;
-        }
-        Ok(())
-    }
-
-    async fn checkpoint(&mut self, pipeline: &str) -> Result<Option<Checkpoint>, PipelineError> {
-        let conn = self.conn().await?;
-        let row: Result<Option<(String, u64, Option<String>)>, _> = conn
-            .exec_first(
-                "SELECT binlog_file, binlog_pos, gtid FROM sluice_checkpoint WHERE pipeline = ?",
-                (pipeline,),
-            )
-            .await;
-        let row = match row {
-            Ok(r) => r,
-            Err(e) => {
-                self.conn = None;
-                return Err(self.error(e, || "reading the checkpoint".into()));
-            }
-        };
-        let Some((file, pos, gtid)) = row else {
-            return Ok(None);
-        };
-        let bad = |m: String| {
-            PipelineError::definite(format!(
-                "checkpoint of pipeline `{pipeline}` in target `{}` is corrupt: {m}",
-                self.name
-            ))
-        };
-        let position = BinlogPosition {
-            file: crate::position::BinlogFile::new(&file).map_err(bad)?,
-            pos,
-        };
-        let gtid = gtid
-            .map(|g| g.parse::<GtidState>())
-            .transpose()
-            .map_err(bad)?
-            .unwrap_or_default();
-        Ok(Some(Checkpoint { position, gtid }))
-    }
-
-    async fn apply(
-        &mut self,
-        pipeline: &str,
-        changes: &[Routed],
-        dead: &[DeadLetter],
-        checkpoint: &Checkpoint,
-    ) -> Result<(), PipelineError> {
-        self.apply_record(pipeline, changes, dead, Record::Checkpoint(checkpoint))
-            .await
-    }
-
-    async fn apply_ddl(
-        &mut self,
-        pipeline: &str,
-        change: &SchemaChange<'_>,
-        checkpoint: &Checkpoint,
-    ) -> Result<(), PipelineError> {
-        for (statement, already_done) in ddl_statements(change) {
-            let conn = self.conn().await?;
-            match conn.query_drop(&statement).await {
-                Ok(()) => {
-                    tracing::info!(target_name = %self.name, %pipeline, %statement, "schema change applied")
-                }
-                Err(mysql_async::Error::Server(e)) if already_done.contains(&e.code) => {
-                    // Replayed after a crash between the statement and its
-                    // checkpoint, or the target already had the change.
-                    tracing::warn!(target_name = %self.name, %pipeline, %statement, error = %e.message, "schema change already in the target; going on");
-                }
-                Err(e) => {
-                    self.conn = None;
-                    return Err(
-                        self.error(e, || format!("applying the schema change `{statement}`"))
-                    );
-                }
-            }
-        }
-        // Names may now mean other columns or tables.
-        self.sql.clear();
-        self.collapse.clear();
-        let conn = self.conn().await?;
-        let result = match conn.start_transaction(TxOpts::default()).await {
-            Ok(tx) => finish(tx, pipeline, &[], Record::Checkpoint(checkpoint)).await,
-            Err(e) => Err((e, "START TRANSACTION".to_owned(), None)),
-        };
-        result.map_err(|(e, what, _)| {
-            self.conn = None;
-            self.error(e, || format!("writing {what}"))
-        })
-    }
-
-    async fn snapshot_progress(&mut self, pipeline: &str) -> Result<Vec<Segment>, PipelineError> {
-        type Row = (String, String, u32, String, u64, Option<Vec<u8>>, u64, bool);
-        let conn = self.conn().await?;
-        let rows: Result<Vec<Row>, _> = conn
-            .exec(
-                "SELECT source_db, source_table, seq, binlog_file, binlog_pos, upto_key, rows_copied, done \
-                 FROM sluice_snapshot WHERE pipeline = ? ORDER BY source_db, source_table, seq",
-                (pipeline,),
-            )
-            .await;
-        let rows = match rows {
-            Ok(r) => r,
-            Err(e) => {
-                self.conn = None;
-                return Err(self.error(e, || "reading the snapshot progress".into()));
-            }
-        };
-        let bad = |m: String| {
-            PipelineError::definite(format!(
-                "snapshot progress of pipeline `{pipeline}` in target `{}` (table sluice_snapshot) is corrupt: {m}; delete its rows for this pipeline to copy the tables again",
-                self.name
-            ))
-        };
-        rows.into_iter()
-            .map(|(database, table, seq, file, pos, upto, rows, done)| {
-                Ok(Segment {
-                    position: BinlogPosition {
-                        file: crate::position::BinlogFile::new(&file).map_err(bad)?,
-                        pos,
-                    },
-                    upto: upto.as_deref().map(decode_key).transpose().map_err(bad)?,
-                    database,
-                    table,
-                    seq,
-                    rows,
-                    done,
-                })
-            })
-            .collect()
-    }
-
-    async fn apply_part(
-        &mut self,
-        pipeline: &str,
-        changes: &[Routed],
-        dead: &[DeadLetter],
-    ) -> Result<(), PipelineError> {
-        self.apply_open(pipeline, changes, dead, None).await
-    }
-
-    async fn abandon(&mut self) {
-        if self.open {
-            self.open = false;
-            self.open_rows = [0; 3];
-            let rolled_back = match self.conn.as_mut() {
-                Some(conn) => conn.query_drop("ROLLBACK").await.is_ok(),
-                None => true,
-            };
-            if !rolled_back {
-                self.conn = None;
-            }
-        }
-    }
-
-    async fn apply_chunk(
-        &mut self,
-        pipeline: &str,
-        changes: &[Routed],
-        dead: &[DeadLetter],
-        segment: &Segment,
-    ) -> Result<(), PipelineError> {
-        self.apply_record(pipeline, changes, dead, Record::Segment(segment))
-            .await
-    }
-
-    async fn forget_snapshot(&mut self, pipeline: &str) -> Result<(), PipelineError> {
-        let conn = self.conn().await?;
-        let r = conn
-            .exec_drop(
-                "DELETE FROM sluice_snapshot WHERE pipeline = ?",
-                (pipeline,),
-            )
-            .await;
-        r.map_err(|e| {
-            self.conn = None;
-            self.error(e, || "deleting the finished snapshot progress".into())
-        })
-    }
 }

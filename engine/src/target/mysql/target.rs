@@ -1,0 +1,218 @@
+//! The [`Target`] methods of the MySQL target: bookkeeping reads, schema
+//! changes, and the entry points into the writer (`writer.rs`).
+
+use mysql_async::TxOpts;
+use mysql_async::prelude::Queryable;
+
+use super::MysqlTarget;
+use super::ddl::ddl_statements;
+use super::store::*;
+use crate::error::PipelineError;
+use crate::position::{BinlogPosition, GtidState};
+use crate::target::{
+    Capabilities, Checkpoint, DdlSupport, DeadLetter, Record, Routed, SchemaChange, Segment,
+    Target, decode_key,
+};
+
+impl Target for MysqlTarget {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            atomic_checkpoint: true,
+            open_transaction: true,
+            ddl: DdlSupport::Statement,
+            dead_letters: true,
+            snapshot_progress: true,
+            verify: true,
+        }
+    }
+
+    async fn prepare(&mut self) -> Result<(), PipelineError> {
+        for (sql, what) in [
+            (CREATE_CHECKPOINT, "sluice_checkpoint"),
+            // Tables made by earlier versions held one GTID, not a state.
+            (WIDEN_GTID, "sluice_checkpoint.gtid"),
+            (CREATE_DEAD_LETTER, "sluice_dead_letter"),
+            (CREATE_SNAPSHOT, "sluice_snapshot"),
+        ] {
+            let conn = self.conn().await?;
+            let r = conn.query_drop(sql).await;
+            r.map_err(|e| self.error(e, || format!("creating {what}")))?;
+        }
+        Ok(())
+    }
+
+    async fn checkpoint(&mut self, pipeline: &str) -> Result<Option<Checkpoint>, PipelineError> {
+        let conn = self.conn().await?;
+        let row: Result<Option<(String, u64, Option<String>)>, _> = conn
+            .exec_first(
+                "SELECT binlog_file, binlog_pos, gtid FROM sluice_checkpoint WHERE pipeline = ?",
+                (pipeline,),
+            )
+            .await;
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                self.conn = None;
+                return Err(self.error(e, || "reading the checkpoint".into()));
+            }
+        };
+        let Some((file, pos, gtid)) = row else {
+            return Ok(None);
+        };
+        let bad = |m: String| {
+            PipelineError::definite(format!(
+                "checkpoint of pipeline `{pipeline}` in target `{}` is corrupt: {m}",
+                self.name
+            ))
+        };
+        let position = BinlogPosition {
+            file: crate::position::BinlogFile::new(&file).map_err(bad)?,
+            pos,
+        };
+        let gtid = gtid
+            .map(|g| g.parse::<GtidState>())
+            .transpose()
+            .map_err(bad)?
+            .unwrap_or_default();
+        Ok(Some(Checkpoint { position, gtid }))
+    }
+
+    async fn apply(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+        checkpoint: &Checkpoint,
+    ) -> Result<(), PipelineError> {
+        self.apply_record(pipeline, changes, dead, Record::Checkpoint(checkpoint))
+            .await
+    }
+
+    async fn apply_ddl(
+        &mut self,
+        pipeline: &str,
+        change: &SchemaChange<'_>,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), PipelineError> {
+        for (statement, already_done) in ddl_statements(change) {
+            let conn = self.conn().await?;
+            match conn.query_drop(&statement).await {
+                Ok(()) => {
+                    tracing::info!(target_name = %self.name, %pipeline, %statement, "schema change applied")
+                }
+                Err(mysql_async::Error::Server(e)) if already_done.contains(&e.code) => {
+                    // Replayed after a crash between the statement and its
+                    // checkpoint, or the target already had the change.
+                    tracing::warn!(target_name = %self.name, %pipeline, %statement, error = %e.message, "schema change already in the target; going on");
+                }
+                Err(e) => {
+                    self.conn = None;
+                    return Err(
+                        self.error(e, || format!("applying the schema change `{statement}`"))
+                    );
+                }
+            }
+        }
+        // Names may now mean other columns or tables.
+        self.sql.clear();
+        self.collapse.clear();
+        let conn = self.conn().await?;
+        let result = match conn.start_transaction(TxOpts::default()).await {
+            Ok(tx) => finish(tx, pipeline, &[], Record::Checkpoint(checkpoint)).await,
+            Err(e) => Err((e, "START TRANSACTION".to_owned(), None)),
+        };
+        result.map_err(|(e, what, _)| {
+            self.conn = None;
+            self.error(e, || format!("writing {what}"))
+        })
+    }
+
+    async fn snapshot_progress(&mut self, pipeline: &str) -> Result<Vec<Segment>, PipelineError> {
+        type Row = (String, String, u32, String, u64, Option<Vec<u8>>, u64, bool);
+        let conn = self.conn().await?;
+        let rows: Result<Vec<Row>, _> = conn
+            .exec(
+                "SELECT source_db, source_table, seq, binlog_file, binlog_pos, upto_key, rows_copied, done \
+                 FROM sluice_snapshot WHERE pipeline = ? ORDER BY source_db, source_table, seq",
+                (pipeline,),
+            )
+            .await;
+        let rows = match rows {
+            Ok(r) => r,
+            Err(e) => {
+                self.conn = None;
+                return Err(self.error(e, || "reading the snapshot progress".into()));
+            }
+        };
+        let bad = |m: String| {
+            PipelineError::definite(format!(
+                "snapshot progress of pipeline `{pipeline}` in target `{}` (table sluice_snapshot) is corrupt: {m}; delete its rows for this pipeline to copy the tables again",
+                self.name
+            ))
+        };
+        rows.into_iter()
+            .map(|(database, table, seq, file, pos, upto, rows, done)| {
+                Ok(Segment {
+                    position: BinlogPosition {
+                        file: crate::position::BinlogFile::new(&file).map_err(bad)?,
+                        pos,
+                    },
+                    upto: upto.as_deref().map(decode_key).transpose().map_err(bad)?,
+                    database,
+                    table,
+                    seq,
+                    rows,
+                    done,
+                })
+            })
+            .collect()
+    }
+
+    async fn apply_part(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+    ) -> Result<(), PipelineError> {
+        self.apply_open(pipeline, changes, dead, None).await
+    }
+
+    async fn abandon(&mut self) {
+        if self.open {
+            self.open = false;
+            self.open_rows = [0; 3];
+            let rolled_back = match self.conn.as_mut() {
+                Some(conn) => conn.query_drop("ROLLBACK").await.is_ok(),
+                None => true,
+            };
+            if !rolled_back {
+                self.conn = None;
+            }
+        }
+    }
+
+    async fn apply_chunk(
+        &mut self,
+        pipeline: &str,
+        changes: &[Routed],
+        dead: &[DeadLetter],
+        segment: &Segment,
+    ) -> Result<(), PipelineError> {
+        self.apply_record(pipeline, changes, dead, Record::Segment(segment))
+            .await
+    }
+
+    async fn forget_snapshot(&mut self, pipeline: &str) -> Result<(), PipelineError> {
+        let conn = self.conn().await?;
+        let r = conn
+            .exec_drop(
+                "DELETE FROM sluice_snapshot WHERE pipeline = ?",
+                (pipeline,),
+            )
+            .await;
+        r.map_err(|e| {
+            self.conn = None;
+            self.error(e, || "deleting the finished snapshot progress".into())
+        })
+    }
+}
