@@ -213,7 +213,6 @@ async fn run_round(
     let problems = source::check_variables(&mut conn)
         .await
         .map_err(|e| fail(format!("source: cannot read server variables: {e}")))?;
-    drop(conn);
     if !problems.is_empty() {
         return Err(EngineError(problems));
     }
@@ -271,6 +270,23 @@ async fn run_round(
         let lacking = crate::target::unsupported(pc, tc.kind(), target.capabilities());
         if !lacking.is_empty() {
             return Err(EngineError(lacking));
+        }
+        let mut target = target;
+        // Tables a plain copy writes that the target lacks: created when the
+        // target is set to, else said once here (the first write would
+        // fail on them). A target that is down is retried by the writer.
+        match plain_copy_tables(&mut conn, pc).await {
+            Ok(tables) => match target.missing_tables(&tables, true).await {
+                Ok(lines) => {
+                    for line in lines {
+                        tracing::warn!(pipeline = %pc.name, "{line}");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(pipeline = %pc.name, error = %e, "cannot check the target tables")
+                }
+            },
+            Err(e) => return Err(fail(format!("pipeline `{}`: {e}", pc.name))),
         }
         let instance = |name: &String| {
             let reg = registry.as_ref().expect("plugins named, so loaded");
@@ -477,6 +493,10 @@ pub async fn check(config: &Config) -> Vec<String> {
             },
         },
     }
+    let mut source = match Server::new(&config.source) {
+        Ok(s) => s.connect().await.ok(),
+        Err(_) => None,
+    };
     for (name, tc) in &config.targets {
         match crate::target::build(name, tc) {
             Ok(mut t) => {
@@ -485,6 +505,27 @@ pub async fn check(config: &Config) -> Vec<String> {
                 }
                 if let Err(e) = t.prepare().await {
                     problems.push(e.to_string());
+                    continue;
+                }
+                let Some(conn) = source.as_mut() else {
+                    continue;
+                };
+                for pc in config.pipelines.iter().filter(|p| &p.target == name) {
+                    let missing = match plain_copy_tables(conn, pc).await {
+                        Ok(tables) => t
+                            .missing_tables(&tables, false)
+                            .await
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(e),
+                    };
+                    match missing {
+                        Ok(lines) => problems.extend(
+                            lines
+                                .into_iter()
+                                .map(|l| format!("pipeline `{}`: {l}", pc.name)),
+                        ),
+                        Err(e) => problems.push(format!("pipeline `{}`: {e}", pc.name)),
+                    }
                 }
             }
             Err(e) => problems.push(e.to_string()),
@@ -503,4 +544,35 @@ pub async fn check(config: &Config) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The tables a plain-copy pipeline writes: every source table its
+/// patterns match, with its target name (by `target_table`) and its
+/// definition. A pipeline with mappers gets none: its target tables have
+/// the shape its mappers give them, which only the mappers know.
+async fn plain_copy_tables(
+    conn: &mut mysql_async::Conn,
+    pc: &crate::config::PipelineConfig,
+) -> Result<Vec<(String, crate::target::TableDef)>, String> {
+    if !pc.mappers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let read = |e: mysql_async::Error| format!("source: cannot list the tables: {e}");
+    let mut out = Vec::new();
+    for (db, table) in source::table::list_tables(conn).await.map_err(read)? {
+        if !pc.source_tables.iter().any(|p| p.matches(&db, &table)) {
+            continue;
+        }
+        if let Some(def) = crate::target::TableDef::load(conn, &db, &table)
+            .await
+            .map_err(read)?
+        {
+            let target = pc
+                .target_table
+                .replace("{db}", &db)
+                .replace("{table}", &table);
+            out.push((target, def));
+        }
+    }
+    Ok(out)
 }

@@ -344,3 +344,55 @@ fn convert(v: My, kind: SelectKind) -> Result<Value, String> {
         (v, k) => return Err(format!("unexpected value {v:?} for a {k:?} column")),
     })
 }
+
+/// A source table's definition, for a target that creates its copy:
+/// each column's name, MySQL type as `information_schema` spells it
+/// (`COLUMN_TYPE`, e.g. `decimal(10,2)`, `int(10) unsigned`) and whether
+/// it allows NULL, and the primary key (indexes into the columns).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableDef {
+    pub database: String,
+    pub table: String,
+    pub columns: Vec<(String, String, bool)>,
+    pub key: Vec<usize>,
+}
+
+impl TableDef {
+    /// The definition of `database.table`; `Ok(None)` when it does not exist.
+    pub async fn load(
+        conn: &mut Conn,
+        database: &str,
+        table: &str,
+    ) -> Result<Option<TableDef>, mysql_async::Error> {
+        let columns: Vec<(String, String, String)> = conn
+            .exec(
+                "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+                (database, table),
+            )
+            .await?;
+        if columns.is_empty() {
+            return Ok(None);
+        }
+        let key_names: Vec<String> = conn
+            .exec(
+                "SELECT COLUMN_NAME FROM information_schema.STATISTICS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
+                (database, table),
+            )
+            .await?;
+        let key = key_names
+            .iter()
+            .filter_map(|k| columns.iter().position(|c| &c.0 == k))
+            .collect();
+        Ok(Some(TableDef {
+            database: database.to_owned(),
+            table: table.to_owned(),
+            columns: columns
+                .into_iter()
+                .map(|(n, t, null)| (n, t, null == "YES"))
+                .collect(),
+            key,
+        }))
+    }
+}

@@ -46,6 +46,7 @@ use crate::change::{Ddl, Op, RowChange, TableSchema, Value};
 use crate::config::{DdlPolicy, OnError, PipelineConfig, Section, SnapshotMode};
 use crate::error::PipelineError;
 use crate::position::{BinlogPosition, GtidState};
+pub use crate::source::table::TableDef;
 
 /// A `[targets.NAME]` section, by kind.
 #[derive(Clone, Debug, PartialEq)]
@@ -266,6 +267,18 @@ pub trait Target {
     /// reachable.
     async fn prepare(&mut self) -> Result<(), PipelineError>;
 
+    /// Of the tables a plain-copy pipeline writes (target table name and
+    /// the source table's definition), one line for each the target lacks,
+    /// saying what to do. With `create`, a target whose config asks for it
+    /// first creates the missing ones from the definitions (and logs the
+    /// statements); without, it reports none of those (they would be
+    /// created), so `sluice check` changes nothing.
+    async fn missing_tables(
+        &mut self,
+        tables: &[(String, TableDef)],
+        create: bool,
+    ) -> Result<Vec<String>, PipelineError>;
+
     /// The pipeline's checkpoint, if it has one.
     async fn checkpoint(&mut self, pipeline: &str) -> Result<Option<Checkpoint>, PipelineError>;
 
@@ -414,6 +427,14 @@ impl Target for AnyTarget {
 
     async fn checkpoint(&mut self, pipeline: &str) -> Result<Option<Checkpoint>, PipelineError> {
         each!(self, t => t.checkpoint(pipeline).await)
+    }
+
+    async fn missing_tables(
+        &mut self,
+        tables: &[(String, TableDef)],
+        create: bool,
+    ) -> Result<Vec<String>, PipelineError> {
+        each!(self, t => t.missing_tables(tables, create).await)
     }
 
     async fn apply(

@@ -11,7 +11,7 @@ use crate::error::PipelineError;
 use crate::position::{BinlogPosition, GtidState};
 use crate::target::{
     Capabilities, Checkpoint, DdlSupport, DeadLetter, Record, Routed, SchemaChange, Segment,
-    Target, decode_key,
+    TableDef, Target, decode_key,
 };
 
 impl Target for MysqlTarget {
@@ -39,6 +39,40 @@ impl Target for MysqlTarget {
             r.map_err(|e| self.error(e, || format!("creating {what}")))?;
         }
         Ok(())
+    }
+
+    async fn missing_tables(
+        &mut self,
+        tables: &[(String, TableDef)],
+        _create: bool,
+    ) -> Result<Vec<String>, PipelineError> {
+        // This target has no option to create tables: it only reports.
+        let mut out = Vec::new();
+        for (target, def) in tables {
+            let (db, table) = match target.split_once('.') {
+                Some((d, t)) => (Some(d), t),
+                None => (None, target.as_str()),
+            };
+            let conn = self.conn().await?;
+            let n: Result<Option<u64>, _> = conn
+                .exec_first(
+                    "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?",
+                    (db, table),
+                )
+                .await;
+            match n {
+                Ok(Some(0)) => out.push(format!(
+                    "target `{}` has no table {target} for {}.{}; create it like the source's (SHOW CREATE TABLE)",
+                    self.name, def.database, def.table
+                )),
+                Ok(_) => {}
+                Err(e) => {
+                    self.conn = None;
+                    return Err(self.error(e, || format!("looking up table {target}")));
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn checkpoint(&mut self, pipeline: &str) -> Result<Option<Checkpoint>, PipelineError> {

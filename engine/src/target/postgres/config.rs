@@ -13,7 +13,7 @@ use std::str::FromStr;
 use crate::config::Section;
 
 /// The keys this section accepts; docs/configuration.md lists exactly these.
-pub const KEYS: &[&str] = &["kind", "url", "schema", "tls_ca"];
+pub const KEYS: &[&str] = &["kind", "url", "schema", "create_tables", "tls_ca"];
 
 /// The schema tables go to when `target_table` names none.
 fn default_schema() -> String {
@@ -31,6 +31,10 @@ pub struct PostgresConfig {
     /// Schema for target tables named without one (`target_table` without
     /// a dot), and for Sluice's own tables.
     pub schema: String,
+    /// Create a plain-copy pipeline's missing target tables at start, from
+    /// the source tables' definitions (types by `types::pg_type`, the
+    /// primary key included); the statements are logged.
+    pub create_tables: bool,
     /// PEM file of the CA that signed the server's certificate; without
     /// it, TLS trusts the Mozilla roots (webpki-roots). TLS always checks
     /// the certificate and the host name, unlike libpq's `require`.
@@ -49,6 +53,7 @@ pub fn parse(s: &mut Section<'_, '_, '_>) -> Option<PostgresConfig> {
         return None;
     }
     let tls_ca = s.string("tls_ca");
+    let create_tables = s.bool("create_tables").unwrap_or(false);
     let url = s.required_string("url")?;
     if let Err(m) = url_check(&url) {
         s.error("url", m);
@@ -57,6 +62,7 @@ pub fn parse(s: &mut Section<'_, '_, '_>) -> Option<PostgresConfig> {
     Some(PostgresConfig {
         url,
         schema,
+        create_tables,
         tls_ca,
     })
 }

@@ -45,7 +45,8 @@ use tokio_postgres::config::SslMode;
 use crate::error::{ErrorKind, PipelineError};
 use crate::metrics as m;
 use crate::target::{
-    Capabilities, Checkpoint, DdlSupport, DeadLetter, Record, Routed, SchemaChange, Segment, Target,
+    Capabilities, Checkpoint, DdlSupport, DeadLetter, Record, Routed, SchemaChange, Segment,
+    TableDef, Target,
 };
 
 pub use config::PostgresConfig;
@@ -314,6 +315,46 @@ impl Target for PostgresTarget {
             return Err(err);
         }
         Ok(())
+    }
+
+    async fn missing_tables(
+        &mut self,
+        tables: &[(String, TableDef)],
+        create: bool,
+    ) -> Result<Vec<String>, PipelineError> {
+        let mut out = Vec::new();
+        for (target, def) in tables {
+            let (schema, table) = self.place(target);
+            let rel = format!("{}.{}", sql::quote(&schema), sql::quote(&table));
+            let client = self.client().await?;
+            let found = client
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&rel])
+                .await;
+            let exists: bool = match found {
+                Ok(r) => r.get(0),
+                Err(e) => return Err(self.read_error(e, &format!("looking up table {rel}"))),
+            };
+            if exists {
+                continue;
+            }
+            if !self.config.create_tables {
+                out.push(format!(
+                    "target `{}` has no table {schema}.{table} for {}.{}; create it (docs/targets/postgres.md has the types) or set targets.{}.create_tables = true",
+                    self.name, def.database, def.table, self.name
+                ));
+                continue;
+            }
+            if !create {
+                continue;
+            }
+            let statement = types::create_table(&rel, def).map_err(PipelineError::definite)?;
+            let client = self.client().await?;
+            if let Err(e) = client.batch_execute(&statement).await {
+                return Err(self.read_error(e, &format!("creating table {rel} (`{statement}`)")));
+            }
+            tracing::info!(target_name = %self.name, %statement, "created a missing target table (create_tables = true)");
+        }
+        Ok(out)
     }
 
     async fn checkpoint(&mut self, pipeline: &str) -> Result<Option<Checkpoint>, PipelineError> {

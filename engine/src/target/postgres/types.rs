@@ -66,6 +66,34 @@ pub fn pg_type(mysql: &str) -> Option<String> {
     Some(t)
 }
 
+/// `CREATE TABLE` for a copy of `def` named `qualified` (quoted
+/// `schema.table`), or the column whose type has no PostgreSQL match.
+pub fn create_table(qualified: &str, def: &crate::target::TableDef) -> Result<String, String> {
+    let quote = super::sql::quote;
+    let mut cols = Vec::with_capacity(def.columns.len() + 1);
+    for (name, ty, nullable) in &def.columns {
+        let pg = pg_type(ty).ok_or_else(|| {
+            format!(
+                "column `{name}` of {}.{} has type {ty}, which has no exact PostgreSQL type; create the table by hand",
+                def.database, def.table
+            )
+        })?;
+        cols.push(format!(
+            "{} {pg}{}",
+            quote(name),
+            if *nullable { "" } else { " NOT NULL" }
+        ));
+    }
+    if !def.key.is_empty() {
+        let key: Vec<String> = def.key.iter().map(|&k| quote(&def.columns[k].0)).collect();
+        cols.push(format!("PRIMARY KEY ({})", key.join(", ")));
+    }
+    Ok(format!(
+        "CREATE TABLE IF NOT EXISTS {qualified} ({})",
+        cols.join(", ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::pg_type;
@@ -102,5 +130,22 @@ mod tests {
             assert_eq!(pg_type(my).as_deref(), Some(pg), "{my}");
         }
         assert_eq!(pg_type("geometry"), None);
+    }
+
+    #[test]
+    fn a_created_table_keeps_nullability_and_the_key() {
+        let def = crate::target::TableDef {
+            database: "d".into(),
+            table: "t".into(),
+            columns: vec![
+                ("id".into(), "bigint(20) unsigned".into(), false),
+                ("note".into(), "varchar(10)".into(), true),
+            ],
+            key: vec![0],
+        };
+        assert_eq!(
+            super::create_table("\"s\".\"t\"", &def).unwrap(),
+            "CREATE TABLE IF NOT EXISTS \"s\".\"t\" (\"id\" numeric(20) NOT NULL, \"note\" varchar(10), PRIMARY KEY (\"id\"))"
+        );
     }
 }
