@@ -435,3 +435,31 @@ pub fn plugin_test(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Resident memory of a process, in KiB (0 when it is gone).
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `sluice verify --config dir/sluice.toml --chunk-rows 2000 extra...`:
+/// the exit code and everything it printed.
+pub fn run_verify(env: &Env, dir: &Path, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(&env.bin)
+        .args(["verify", "--config"])
+        .arg(dir.join("sluice.toml"))
+        .args(["--chunk-rows", "2000"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}

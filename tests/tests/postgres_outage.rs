@@ -11,15 +11,6 @@ use sluice_e2e::*;
 
 const ROWS: u32 = 3000;
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stopped_postgres_is_retried_and_nothing_is_lost_or_applied_twice() {
     let env = env();

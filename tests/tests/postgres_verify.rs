@@ -4,29 +4,12 @@
 //! `--repair` makes the copy equal while the engine keeps running; and a
 //! table whose key is text is refused with the reason.
 
-use std::process::Command;
 use std::time::Duration;
 
 use sluice_e2e::*;
 
 const SOURCE: &str = "CREATE TABLE {db}.items (id INT NOT NULL PRIMARY KEY, name VARCHAR(40) CHARACTER SET latin1 NOT NULL, price DECIMAL(10,2) NULL, seen TIMESTAMP(6) NULL, tag VARBINARY(8) NULL, doc JSON NULL, f DOUBLE NULL)";
 const TARGET: &str = "CREATE TABLE {s}.items (id integer PRIMARY KEY, name varchar(40) NOT NULL, price numeric(10,2), seen timestamptz(6), tag bytea, doc jsonb, f double precision)";
-
-fn verify(env: &Env, dir: &std::path::Path, extra: &[&str]) -> (i32, String) {
-    let out = Command::new(&env.bin)
-        .args(["verify", "--config"])
-        .arg(dir.join("sluice.toml"))
-        .args(["--chunk-rows", "2000"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_compares_mysql_with_postgres_and_repairs_it() {
@@ -58,7 +41,7 @@ async fn verify_compares_mysql_with_postgres_and_repairs_it() {
     )
     .await;
 
-    let (code, out) = verify(&env, &dir, &[]);
+    let (code, out) = run_verify(&env, &dir, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("pver_src.items -> items: equal (10000 rows in 6 ranges)"),
@@ -72,7 +55,7 @@ async fn verify_compares_mysql_with_postgres_and_repairs_it() {
          INSERT INTO pver.items (id, name) VALUES (99999, 'extra')",
     )
     .await;
-    let (code, out) = verify(&env, &dir, &["--settle-secs", "5"]);
+    let (code, out) = run_verify(&env, &dir, &["--settle-secs", "5"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("DIFFERENT in 3 of 6 ranges"), "{out}");
     for row in [
@@ -88,7 +71,7 @@ async fn verify_compares_mysql_with_postgres_and_repairs_it() {
         "UPDATE pver_src.items SET price = 1.25 WHERE id = 778",
     )
     .await;
-    let (code, out) = verify(&env, &dir, &["--repair", "--settle-secs", "30"]);
+    let (code, out) = run_verify(&env, &dir, &["--repair", "--settle-secs", "30"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.matches("repaired keys").count(), 3, "{out}");
     exec(
@@ -97,7 +80,7 @@ async fn verify_compares_mysql_with_postgres_and_repairs_it() {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (code, out) = verify(&env, &dir, &["--settle-secs", "30"]);
+    let (code, out) = run_verify(&env, &dir, &["--settle-secs", "30"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("equal (10000 rows"), "{out}");
     assert!(sluice.stop().success(), "{}", sluice.log_text());
@@ -113,7 +96,7 @@ async fn verify_compares_mysql_with_postgres_and_repairs_it() {
         "CREATE TABLE pver.named (name varchar(20) PRIMARY KEY, n integer)",
     )
     .await;
-    let (code, out) = verify(&env, &dir, &[]);
+    let (code, out) = run_verify(&env, &dir, &[]);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("key column `name` is text"), "{out}");
     exec(&mut src, "DROP DATABASE pver_src").await;

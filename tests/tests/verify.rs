@@ -11,22 +11,6 @@ use sluice_e2e::*;
 
 const ITEMS: &str = "CREATE TABLE {db}.items (id INT NOT NULL PRIMARY KEY, name VARCHAR(40) CHARACTER SET latin1 NOT NULL, price DECIMAL(10,2) NULL, seen TIMESTAMP(6) NULL, tag VARBINARY(8) NULL)";
 
-fn verify(env: &Env, dir: &std::path::Path, extra: &[&str]) -> (i32, String) {
-    let out = Command::new(&env.bin)
-        .args(["verify", "--config"])
-        .arg(dir.join("sluice.toml"))
-        .args(["--chunk-rows", "2000"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
-
 fn signal(pid: u32, sig: &str) {
     Command::new("kill")
         .args([sig, &pid.to_string()])
@@ -86,7 +70,7 @@ async fn verify_finds_and_repairs_differences_but_not_lag() {
     )
     .await;
 
-    let (code, out) = verify(&env, &dir, &[]);
+    let (code, out) = run_verify(&env, &dir, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("ver_src.items -> items: equal (30000 rows in 16 ranges)"),
@@ -108,7 +92,7 @@ async fn verify_finds_and_repairs_differences_but_not_lag() {
     assert!(!same(&env).await, "the paused target lags");
     let lagging = {
         let (env, dir) = (env.clone(), dir.clone());
-        std::thread::spawn(move || verify(&env, &dir, &["--settle-secs", "60"]))
+        std::thread::spawn(move || run_verify(&env, &dir, &["--settle-secs", "60"]))
     };
     tokio::time::sleep(Duration::from_secs(2)).await;
     signal(sluice.child_id(), "-CONT");
@@ -127,7 +111,7 @@ async fn verify_finds_and_repairs_differences_but_not_lag() {
          INSERT INTO ver_dst.items (id, name) VALUES (99999, 'extra')",
     )
     .await;
-    let (code, out) = verify(&env, &dir, &["--settle-secs", "5"]);
+    let (code, out) = run_verify(&env, &dir, &["--settle-secs", "5"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("DIFFERENT in 3 of 16 ranges"), "{out}");
     for row in [
@@ -145,7 +129,7 @@ async fn verify_finds_and_repairs_differences_but_not_lag() {
         "UPDATE ver_src.items SET price = 1.25 WHERE id = 778",
     )
     .await;
-    let (code, out) = verify(&env, &dir, &["--repair", "--settle-secs", "30"]);
+    let (code, out) = run_verify(&env, &dir, &["--repair", "--settle-secs", "30"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.matches("repaired keys").count(), 3, "{out}");
     exec(
@@ -162,7 +146,7 @@ async fn verify_finds_and_repairs_differences_but_not_lag() {
         },
     )
     .await;
-    let (code, out) = verify(&env, &dir, &[]);
+    let (code, out) = run_verify(&env, &dir, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(sluice.stop().success(), "{}", sluice.log_text());
     exec(&mut src, "DROP DATABASE ver_src").await;

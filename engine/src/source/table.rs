@@ -65,6 +65,20 @@ pub async fn list_tables(conn: &mut Conn) -> Result<Vec<(String, String)>, mysql
         .collect())
 }
 
+/// The primary key's column names, in key order.
+async fn primary_key(
+    conn: &mut Conn,
+    database: &str,
+    table: &str,
+) -> Result<Vec<String>, mysql_async::Error> {
+    conn.exec(
+        "SELECT COLUMN_NAME FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
+        (database, table),
+    )
+    .await
+}
+
 impl SqlTable {
     /// Read a table's columns, types and primary key. `Ok(None)` when the
     /// table does not exist.
@@ -83,13 +97,7 @@ impl SqlTable {
         if columns.is_empty() {
             return Ok(None);
         }
-        let key_names: Vec<String> = conn
-            .exec(
-                "SELECT COLUMN_NAME FROM information_schema.STATISTICS \
-                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
-                (database, table),
-            )
-            .await?;
+        let key_names = primary_key(conn, database, table).await?;
         let estimated_rows: Option<Option<u64>> = conn
             .exec_first(
                 "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
@@ -374,13 +382,7 @@ impl TableDef {
         if columns.is_empty() {
             return Ok(None);
         }
-        let key_names: Vec<String> = conn
-            .exec(
-                "SELECT COLUMN_NAME FROM information_schema.STATISTICS \
-                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
-                (database, table),
-            )
-            .await?;
+        let key_names = primary_key(conn, database, table).await?;
         let key = key_names
             .iter()
             .filter_map(|k| columns.iter().position(|c| &c.0 == k))

@@ -377,6 +377,37 @@ fn short(v: &Value) -> String {
     }
 }
 
+/// Rows per op written into a target transaction that has not committed
+/// yet. They are counted in the metrics only when it commits, so a
+/// transaction rolled back and written again counts once.
+#[derive(Debug, Default)]
+pub(crate) struct Uncommitted([u64; 3]);
+
+impl Uncommitted {
+    /// Add the rows of `changes`; with `committed`, count everything added
+    /// so far (and the transaction) for target `name`, and start again.
+    pub fn add(&mut self, name: &str, changes: &[Routed], committed: bool) {
+        for row in changes.iter().flat_map(|r| &r.rows) {
+            self.0[row.op as usize] += 1;
+        }
+        if !committed {
+            return;
+        }
+        crate::metrics::target_transaction(name);
+        let counts = std::mem::take(&mut self.0);
+        for (op, n) in [Op::Insert, Op::Update, Op::Delete].into_iter().zip(counts) {
+            if n > 0 {
+                crate::metrics::target_rows(name, op, n);
+            }
+        }
+    }
+
+    /// Forget what was added: the transaction rolled back.
+    pub fn clear(&mut self) {
+        self.0 = [0; 3];
+    }
+}
+
 /// A primary key in the cell encoding (typed, so it reads back exactly).
 pub(crate) fn encode_key(key: &[Value]) -> Vec<u8> {
     let mut enc = sluice_cell::Encoder::new();

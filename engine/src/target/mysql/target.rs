@@ -214,7 +214,7 @@ impl Target for MysqlTarget {
     async fn abandon(&mut self) {
         if self.open {
             self.open = false;
-            self.open_rows = [0; 3];
+            self.open_rows.clear();
             let rolled_back = match self.conn.as_mut() {
                 Some(conn) => conn.query_drop("ROLLBACK").await.is_ok(),
                 None => true,

@@ -26,11 +26,11 @@ use mysql_async::{Conn, Opts, OptsBuilder, TxOpts};
 
 use super::sql::{TableSql, classify, param};
 use super::store::{finish, write_dead, write_record};
-use crate::change::{Op, RowChange, Value};
+use crate::change::{RowChange, Value};
 use crate::error::{ErrorKind, PipelineError};
 use crate::metrics as m;
 use crate::target::plan::{Kind, Step, plan};
-use crate::target::{DeadLetter, Record, Routed, describe_row};
+use crate::target::{DeadLetter, Record, Routed, Uncommitted, describe_row};
 
 /// Most bytes of values one multi-row statement carries, well under the
 /// server's default `max_allowed_packet` (16 MiB in MariaDB 10.11).
@@ -55,7 +55,7 @@ pub struct MysqlTarget {
     pub(super) open: bool,
     /// Rows per op written into the open transaction, counted in the
     /// metrics only when it commits (a rolled-back one is written again).
-    pub(super) open_rows: [u64; 3],
+    pub(super) open_rows: Uncommitted,
 }
 
 /// How a group is written.
@@ -88,7 +88,7 @@ impl MysqlTarget {
             sql: HashMap::new(),
             collapse: HashMap::new(),
             open: false,
-            open_rows: [0; 3],
+            open_rows: Uncommitted::default(),
         })
     }
 
@@ -234,22 +234,9 @@ impl MysqlTarget {
         }
     }
 
-    /// Metrics for rows written; with `committed`, for the rows of the
-    /// pieces before as well, and the transaction.
+    /// Metrics for rows written ([`Uncommitted`]).
     fn count(&mut self, changes: &[Routed], committed: bool) {
-        for row in changes.iter().flat_map(|r| &r.rows) {
-            self.open_rows[row.op as usize] += 1;
-        }
-        if !committed {
-            return;
-        }
-        m::target_transaction(&self.name);
-        let counts = std::mem::take(&mut self.open_rows);
-        for (op, n) in [Op::Insert, Op::Update, Op::Delete].into_iter().zip(counts) {
-            if n > 0 {
-                m::target_rows(&self.name, op, n);
-            }
-        }
+        self.open_rows.add(&self.name, changes, committed);
     }
 
     fn tx_error(&self, (e, what, at): TxError, changes: &[Routed]) -> PipelineError {
@@ -305,7 +292,7 @@ impl MysqlTarget {
     /// Forget the open transaction: dropping the connection rolls it back.
     fn end_open(&mut self) {
         self.open = false;
-        self.open_rows = [0; 3];
+        self.open_rows.clear();
         self.conn = None;
     }
 }

@@ -15,9 +15,8 @@ use tokio_postgres::Statement;
 
 use super::sql::{LEVELS, Param, Shape, TableSql};
 use super::{PgTable, PostgresTarget, Prepared, store};
-use crate::change::{Op, RowChange, Value};
+use crate::change::{RowChange, Value};
 use crate::error::PipelineError;
-use crate::metrics as m;
 use crate::target::plan::{Kind, Step, plan};
 use crate::target::{DeadLetter, Record, Routed, describe_row, encode_key};
 
@@ -297,7 +296,7 @@ impl PostgresTarget {
             Err(e) => {
                 self.rollback("ROLLBACK").await;
                 self.open = false;
-                self.open_rows = [0; 3];
+                self.open_rows.clear();
                 return Err(e);
             }
         };
@@ -344,7 +343,7 @@ impl PostgresTarget {
                 } else {
                     self.rollback("ROLLBACK").await;
                     self.open = false;
-                    self.open_rows = [0; 3];
+                    self.open_rows.clear();
                 }
                 Err(err)
             }
@@ -393,22 +392,9 @@ impl PostgresTarget {
         }
     }
 
-    /// Metrics for rows written; with `committed`, for the pieces before
-    /// as well, and the transaction.
+    /// Metrics for rows written (`target::Uncommitted`).
     fn count(&mut self, changes: &[Routed], committed: bool) {
-        for row in changes.iter().flat_map(|r| &r.rows) {
-            self.open_rows[row.op as usize] += 1;
-        }
-        if !committed {
-            return;
-        }
-        m::target_transaction(&self.name);
-        let counts = std::mem::take(&mut self.open_rows);
-        for (op, n) in [Op::Insert, Op::Update, Op::Delete].into_iter().zip(counts) {
-            if n > 0 {
-                m::target_rows(&self.name, op, n);
-            }
-        }
+        self.open_rows.add(&self.name, changes, committed);
     }
 
     /// Every table's changes as planned statements, tables one after

@@ -46,7 +46,7 @@ use crate::error::{ErrorKind, PipelineError};
 use crate::metrics as m;
 use crate::target::{
     Capabilities, Checkpoint, DdlSupport, DeadLetter, Record, Routed, SchemaChange, Segment,
-    TableDef, Target,
+    TableDef, Target, Uncommitted,
 };
 
 pub use config::PostgresConfig;
@@ -96,7 +96,7 @@ pub struct PostgresTarget {
     open: bool,
     /// Rows per op written into the open transaction, counted when it
     /// commits.
-    open_rows: [u64; 3],
+    open_rows: Uncommitted,
 }
 
 impl PostgresTarget {
@@ -112,7 +112,7 @@ impl PostgresTarget {
             prepared: HashMap::new(),
             statements: Vec::new(),
             open: false,
-            open_rows: [0; 3],
+            open_rows: Uncommitted::default(),
         })
     }
 
@@ -244,7 +244,7 @@ impl PostgresTarget {
         self.prepared.clear();
         self.statements.clear();
         self.open = false;
-        self.open_rows = [0; 3];
+        self.open_rows.clear();
     }
 
     /// `schema.table` of a routed target table name.
@@ -390,7 +390,7 @@ impl Target for PostgresTarget {
     async fn abandon(&mut self) {
         if self.open {
             self.open = false;
-            self.open_rows = [0; 3];
+            self.open_rows.clear();
             self.rollback("ROLLBACK").await;
         }
     }
