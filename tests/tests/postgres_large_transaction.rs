@@ -17,7 +17,12 @@ async fn a_large_transaction_lands_whole_with_its_refused_row_set_aside() {
     let env = env();
     let dir = scratch("postgres_large_transaction");
     let mut src = connect(&env.source).await;
-    recreate(&mut src, "plt_src", "CREATE TABLE {db}.t (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL, qty INT NOT NULL)").await;
+    recreate(
+        &mut src,
+        "plt_src",
+        "CREATE TABLE {db}.t (id INT PRIMARY KEY, pad VARCHAR(200) NOT NULL, qty INT NOT NULL)",
+    )
+    .await;
     let pg = pg_connect(&pg_url()).await;
     pg_recreate(
         &pg,
@@ -46,7 +51,10 @@ async fn a_large_transaction_lands_whole_with_its_refused_row_set_aside() {
     let mut seen = std::collections::BTreeSet::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while pg_checkpoint(&pg, "plt", "large").await.as_deref() != Some(end.as_str()) {
-        assert!(std::time::Instant::now() < deadline, "the checkpoint reaches {end}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the checkpoint reaches {end}"
+        );
         seen.insert(pg_count(&pg, "SELECT count(*) FROM plt.t").await);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -65,8 +73,14 @@ async fn a_large_transaction_lands_whole_with_its_refused_row_set_aside() {
     let dead = pg_rows(&pg, "SELECT change_json, error FROM plt.sluice_dead_letter").await;
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert!(dead[0][0].as_deref().unwrap().contains("30000"), "{dead:?}");
-    assert!(dead[0][1].as_deref().unwrap().contains("qty_positive"), "{dead:?}");
-    assert_eq!(pg_count(&pg, "SELECT count(*) FROM plt.t WHERE id = 30000").await, 0);
+    assert!(
+        dead[0][1].as_deref().unwrap().contains("qty_positive"),
+        "{dead:?}"
+    );
+    assert_eq!(
+        pg_count(&pg, "SELECT count(*) FROM plt.t WHERE id = 30000").await,
+        0
+    );
     assert_eq!(
         pg_count(&pg, "SELECT sum(qty) FROM plt.t").await,
         ROWS * (ROWS + 1) / 2 - 30000,
