@@ -2,7 +2,18 @@
 //!
 //! A position is never a string inside the engine: `BinlogPosition` orders by
 //! the numeric suffix of the file name and then by the offset, which is the
-//! order the server writes them in. MariaDB GTIDs are `Gtid` values. Strings
+//! order the server writes them in. Equality (and hashing) use exactly the
+//! same two numbers, so `a == b` exactly when `a.cmp(b)` is `Equal`.
+//!
+//! # The base name
+//! The part of the file name before the suffix (`binlog`, `mysql-bin`) is
+//! kept for messages and for asking the server for a file, but it is not
+//! part of a position's identity: within one server's binlog only the
+//! suffix orders files. A server whose `log_bin_basename` changed starts a
+//! new series whose positions cannot be compared with the old ones; Sluice
+//! then asks the server for the checkpoint's file by its old name, the
+//! server refuses the dump because the file does not exist, and the source
+//! stops with that error instead of resuming at a wrong place. MariaDB GTIDs are `Gtid` values. Strings
 //! appear only at the edges (config, checkpoint table, logs), parsed once.
 
 use std::cmp::Ordering;
@@ -45,11 +56,26 @@ impl BinlogFile {
 }
 
 /// A point in the binlog: the byte offset `pos` in `file`. Used both for
-/// "start reading here" and "this transaction ends here".
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// "start reading here" and "this transaction ends here". Compared by file
+/// suffix and offset only (module doc, # The base name).
+#[derive(Clone, Debug)]
 pub struct BinlogPosition {
     pub file: BinlogFile,
     pub pos: u64,
+}
+
+impl PartialEq for BinlogPosition {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for BinlogPosition {}
+
+impl std::hash::Hash for BinlogPosition {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.file.index, self.pos).hash(state);
+    }
 }
 
 impl Ord for BinlogPosition {
@@ -543,5 +569,23 @@ mod tests {
         assert_eq!(g.to_string(), "3-9-77");
         assert_eq!(flags, 1);
         assert!(Gtid::from_mariadb_event(&p[..12], 9).is_err());
+    }
+
+    #[test]
+    fn equality_and_order_agree_whatever_the_base_name() {
+        let p = |s: &str| s.parse::<BinlogPosition>().unwrap();
+        let (a, b) = (p("mysql-bin.000007:120"), p("binlog.000007:120"));
+        assert_eq!(a.cmp(&b), Ordering::Equal);
+        assert_eq!(a, b, "Eq agrees with Ord");
+        let hash = |x: &BinlogPosition| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            x.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(hash(&a), hash(&b), "Hash agrees with Eq");
+        let c = p("binlog.000007:121");
+        assert!(a < c && a != c);
+        assert!(p("binlog.000008:4") > c);
     }
 }
