@@ -12,8 +12,9 @@
 //! suffix orders files. A server whose `log_bin_basename` changed starts a
 //! new series whose positions cannot be compared with the old ones; Sluice
 //! then asks the server for the checkpoint's file by its old name, the
-//! server refuses the dump because the file does not exist, and the source
-//! stops with that error instead of resuming at a wrong place. MariaDB GTIDs are `Gtid` values. Strings
+//! server refuses the dump because the file does not exist (error 1236, a
+//! definite source error), and the source stops with that error instead of
+//! resuming at a wrong place. MariaDB GTIDs are `Gtid` values. Strings
 //! appear only at the edges (config, checkpoint table, logs), parsed once.
 
 use std::cmp::Ordering;
