@@ -173,11 +173,18 @@ impl Param<'_> {
     }
 
     /// The text PostgreSQL parses for this value, or why there is none.
-    pub fn text(&self, out: &mut String) -> Result<(), Box<dyn Error + Sync + Send>> {
+    pub fn text<W: std::fmt::Write>(
+        &self,
+        out: &mut W,
+    ) -> Result<(), Box<dyn Error + Sync + Send>> {
         match (self.value, self.shape) {
             (Value::Null, _) => {}
-            (Value::Int(i), Shape::Bool) => out.push_str(if *i == 0 { "f" } else { "t" }),
-            (Value::UInt(u), Shape::Bool) => out.push_str(if *u == 0 { "f" } else { "t" }),
+            (Value::Int(i), Shape::Bool) => {
+                let _ = out.write_str(if *i == 0 { "f" } else { "t" });
+            }
+            (Value::UInt(u), Shape::Bool) => {
+                let _ = out.write_str(if *u == 0 { "f" } else { "t" });
+            }
             (Value::Int(i), _) => {
                 let _ = write!(out, "{i}");
             }
@@ -190,7 +197,9 @@ impl Param<'_> {
             (Value::Float(f), _) => {
                 let _ = write!(out, "{f:?}");
             }
-            (Value::Decimal(s), _) => out.push_str(s),
+            (Value::Decimal(s), _) => {
+                let _ = out.write_str(s);
+            }
             (Value::Text(s) | Value::Json(s), _) => {
                 if s.contains('\0') {
                     return Err(self.unfit(
@@ -198,7 +207,7 @@ impl Param<'_> {
                          map the column to bytea or strip the byte with a mapper",
                     ));
                 }
-                out.push_str(s);
+                let _ = out.write_str(s);
             }
             (Value::Bytes(b), Shape::Bits(n)) => {
                 let mut digits = String::with_capacity(b.len() * 8);
@@ -210,14 +219,14 @@ impl Param<'_> {
                 if digits[..cut].contains('1') {
                     return Err(self.unfit(&format!("the value has more than {n} bits")));
                 }
-                out.push_str(&digits[cut..]);
+                let _ = out.write_str(&digits[cut..]);
             }
             (Value::Bytes(b), Shape::Bytea | Shape::Plain | Shape::Bool) => {
                 if self.shape == Shape::Plain {
                     // Binary into a text column: only if it is UTF-8.
                     match std::str::from_utf8(b) {
                         Ok(s) if !s.contains('\0') => {
-                            out.push_str(s);
+                            let _ = out.write_str(s);
                             return Ok(());
                         }
                         _ => {
@@ -227,8 +236,7 @@ impl Param<'_> {
                         }
                     }
                 }
-                out.reserve(2 + b.len() * 2);
-                out.push_str("\\x");
+                let _ = out.write_str("\\x");
                 for byte in b {
                     let _ = write!(out, "{byte:02x}");
                 }
@@ -281,9 +289,8 @@ impl ToSql for Param<'_> {
         if matches!(self.value, Value::Null) {
             return Ok(IsNull::Yes);
         }
-        let mut s = String::new();
-        self.text(&mut s)?;
-        out.extend_from_slice(s.as_bytes());
+        // Straight into the message buffer: no string per value.
+        self.text(out)?;
         Ok(IsNull::No)
     }
 
