@@ -36,6 +36,7 @@ mod rows;
 mod server;
 pub mod snapshot;
 pub mod sql;
+mod statement;
 pub mod table;
 
 use std::sync::Arc;
