@@ -4,8 +4,12 @@
 //!   work is retried with backoff from the last checkpoint; nothing is lost
 //!   because nothing past the checkpoint was committed.
 //! * **Definite**: retrying cannot help (a plugin trapped, the target rejects
-//!   a row, an event cannot be decoded). The pipeline's policy decides; the
-//!   only policy so far is halt, which keeps the checkpoint before the change.
+//!   a row, an event cannot be decoded). The pipeline's `on_error` policy
+//!   decides (`pipeline/policy.rs`): `halt` keeps the checkpoint before the
+//!   change; `skip` drops the change, counted and logged; `dead_letter`
+//!   stores it in the target's `sluice_dead_letter`, in the transaction of
+//!   the checkpoint. A definite error outside a row change (an event that
+//!   cannot be decoded) halts under every policy.
 //!
 //! Every error says where it happened: the binlog position and, when known,
 //! the table.

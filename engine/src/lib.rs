@@ -25,12 +25,15 @@ pub mod config;
 pub mod control;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod http;
 pub mod metrics;
 pub mod pipeline;
 pub mod plugin;
 pub mod position;
 pub mod reload;
+pub mod server_error;
 pub mod shutdown;
 pub mod source;
 pub mod status;

@@ -172,6 +172,7 @@ async fn verify_pipeline(
         }
         // Check each differing range again once the engine has caught up.
         let mut confirmed = Vec::new();
+        let first_seen = differing.len();
         for range in differing {
             if let Some(why) = compare_settled(
                 server,
@@ -189,9 +190,15 @@ async fn verify_pipeline(
             }
         }
         if confirmed.is_empty() {
-            report
-                .lines
-                .push(format!("{label}: equal ({rows} rows in {ranges} ranges)"));
+            // Ranges that differed at first only lagged: say so, since it
+            // shows how far behind the target ran.
+            let lagged = match first_seen {
+                0 => String::new(),
+                n => format!("; {n} matched once the target caught up"),
+            };
+            report.lines.push(format!(
+                "{label}: equal ({rows} rows in {ranges} ranges{lagged})"
+            ));
             continue;
         }
         report.differences += confirmed.len();

@@ -126,6 +126,8 @@ impl Sluice {
             .args(["run", "--config"])
             .arg(dir.join("sluice.toml"))
             .env("SLUICE_LOG", "info")
+            // Each test's state folder (the plugin cache) is its own.
+            .env("XDG_STATE_HOME", dir.join("state"))
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
@@ -210,7 +212,9 @@ impl Sluice {
             .map(|t| format!("Authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
         s.write_all(
-            format!("{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\n\r\n")
+            format!(
+                "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
                 .as_bytes(),
         )
         .unwrap();

@@ -92,5 +92,6 @@ target_table = "{table}"
         },
     )
     .await;
-    sluice.stop();
+    let status = sluice.stop();
+    assert!(status.success(), "{status}: {}", sluice.log_text());
 }

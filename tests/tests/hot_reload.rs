@@ -34,17 +34,32 @@ async fn ids(url: &str) -> Vec<u64> {
         .unwrap()
 }
 
-async fn insert_and_wait(env: &Env, id: u32, status: &str, expect: &[u64]) {
+/// The rows the pipeline has read and finished with (written, or filtered
+/// out): `/status` counts a transaction only after its group is done.
+fn rows_in(sluice: &Sluice) -> u64 {
+    let (_, body) = sluice.get("/status");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["pipelines"]["p"]["rows_in"].as_u64().unwrap_or(0)
+}
+
+/// Insert row `id` (the `id`-th row the pipeline reads), wait until the
+/// pipeline has finished with it, and check the target then holds exactly
+/// `expect`. Waiting for the row itself, not for the target state, means a
+/// step whose expected state already holds (a row filtered out) still
+/// fails when the row is written.
+async fn insert_and_wait(env: &Env, sluice: &Sluice, id: u32, status: &str, expect: &[u64]) {
     let mut c = connect(&env.source).await;
     c.exec_drop("INSERT INTO hr_src.p VALUES (?, ?)", (id, status))
         .await
         .unwrap();
     wait_for(
         Duration::from_secs(20),
-        &format!("target ids {expect:?}"),
-        || async { ids(&env.target).await == expect },
+        &format!("the pipeline to finish with row {id}"),
+        || async { rows_in(sluice) >= u64::from(id) },
     )
     .await;
+    assert_eq!(rows_in(sluice), u64::from(id));
+    assert_eq!(ids(&env.target).await, expect, "after row {id} ({status})");
 }
 
 fn slow_write(path: &Path, bytes: &[u8]) {
@@ -81,8 +96,8 @@ async fn plugins_swap_while_running_and_bad_files_change_nothing() {
             + "\n[[pipelines]]\nname = \"p\"\nsource_tables = [\"hr_src.p\"]\nfilters = [\"swap\"]\ntarget = \"dst\"\n"),
     );
     let mut sluice = Sluice::start(&env, &dir, port);
-    insert_and_wait(&env, 1, "discontinued", &[]).await;
-    insert_and_wait(&env, 2, "active", &[2]).await;
+    insert_and_wait(&env, &sluice, 1, "discontinued", &[]).await;
+    insert_and_wait(&env, &sluice, 2, "active", &[2]).await;
     let v1 = version(&sluice);
     assert_eq!(v1.len(), 12);
 
@@ -96,7 +111,7 @@ async fn plugins_swap_while_running_and_bad_files_change_nothing() {
     )
     .await;
     let v2 = version(&sluice);
-    insert_and_wait(&env, 3, "discontinued", &[2, 3]).await;
+    insert_and_wait(&env, &sluice, 3, "discontinued", &[2, 3]).await;
 
     // A broken file written in place: refused, v2 keeps serving.
     std::fs::write(&swap, b"\0asm this is not a component").unwrap();
@@ -107,7 +122,7 @@ async fn plugins_swap_while_running_and_bad_files_change_nothing() {
     )
     .await;
     assert_eq!(version(&sluice), v2);
-    insert_and_wait(&env, 4, "discontinued", &[2, 3, 4]).await;
+    insert_and_wait(&env, &sluice, 4, "discontinued", &[2, 3, 4]).await;
 
     // A slow plain write in four chunks: loaded once complete.
     slow_write(&swap, &active_only);
@@ -117,8 +132,8 @@ async fn plugins_swap_while_running_and_bad_files_change_nothing() {
         || async { version(&sluice) == v1 },
     )
     .await;
-    insert_and_wait(&env, 5, "discontinued", &[2, 3, 4]).await;
-    insert_and_wait(&env, 6, "active", &[2, 3, 4, 6]).await;
+    insert_and_wait(&env, &sluice, 5, "discontinued", &[2, 3, 4]).await;
+    insert_and_wait(&env, &sluice, 6, "active", &[2, 3, 4, 6]).await;
 
     // A component of the wrong world (a mapper where a filter runs): refused.
     std::fs::copy(
@@ -147,8 +162,8 @@ async fn plugins_swap_while_running_and_bad_files_change_nothing() {
         },
     )
     .await;
-    insert_and_wait(&env, 7, "discontinued", &[2, 3, 4, 6]).await;
-    insert_and_wait(&env, 8, "active", &[2, 3, 4, 6, 8]).await;
+    insert_and_wait(&env, &sluice, 7, "discontinued", &[2, 3, 4, 6]).await;
+    insert_and_wait(&env, &sluice, 8, "active", &[2, 3, 4, 6, 8]).await;
 
     assert_eq!(reloads(&sluice, "ok"), 2.0);
     assert_eq!(reloads(&sluice, "failed"), 2.0);

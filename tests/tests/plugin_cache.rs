@@ -1,6 +1,7 @@
-//! Compiled plugins are cached on disk (`<plugin folder>/.cache`), and a
-//! damaged cache entry is noticed, ignored and rebuilt: the engine never
-//! runs code from it, and the plugin still works.
+//! Compiled plugins are cached on disk in the state folder
+//! (`$XDG_STATE_HOME/sluice/plugin-cache`, never the plugin folder), and a
+//! damaged or forged cache entry is noticed, ignored and rebuilt: the
+//! engine never runs code from it, and the plugin still works.
 
 use std::time::Duration;
 
@@ -40,7 +41,18 @@ async fn the_compiled_plugin_cache_is_used_and_a_damaged_entry_rebuilt() {
     let mut sluice = Sluice::start(&env, &dir, port);
     wait_for(Duration::from_secs(30), "row 1", || count(1)).await;
     assert!(sluice.stop().success(), "{}", sluice.log_text());
-    let entries: Vec<_> = std::fs::read_dir(plugins.join(".cache"))
+    assert!(
+        !plugins.join(".cache").exists(),
+        "nothing is cached in the plugin folder"
+    );
+    let cache = dir.join("state/sluice/plugin-cache");
+    let mode = |p: &std::path::Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(&cache), 0o700, "the cache folder is the process's own");
+    assert_eq!(mode(&cache.join("key")), 0o600, "and so is its key");
+    let entries: Vec<_> = std::fs::read_dir(&cache)
         .expect("the cache folder exists")
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
@@ -62,7 +74,7 @@ async fn the_compiled_plugin_cache_is_used_and_a_damaged_entry_rebuilt() {
     assert!(sluice.stop().success(), "{}", sluice.log_text());
     let log = sluice.log_text();
     assert!(
-        log.contains("damaged compiled-plugin cache entry"),
+        log.contains("damaged or forged compiled-plugin cache entry"),
         "the damage is noticed:\n{log}"
     );
     let healed = std::fs::read(&entries[0]).unwrap();

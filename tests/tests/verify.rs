@@ -94,6 +94,9 @@ async fn verify_finds_and_repairs_differences_but_not_lag() {
         let (env, dir) = (env.clone(), dir.clone());
         std::thread::spawn(move || run_verify(&env, &dir, &["--settle-secs", "60"]))
     };
+    // Give verify time for its first pass while the engine is stopped; if
+    // it is too short, the assertion on "caught up" below fails, rather
+    // than the test passing without having seen any lag.
     tokio::time::sleep(Duration::from_secs(2)).await;
     signal(sluice.child_id(), "-CONT");
     let (code, out) = lagging.join().unwrap();
@@ -102,6 +105,10 @@ async fn verify_finds_and_repairs_differences_but_not_lag() {
         "a lagging but correct target is not a difference: {out}"
     );
     assert!(out.contains("equal (30000 rows"), "{out}");
+    assert!(
+        out.contains("matched once the target caught up"),
+        "verify saw the lag and waited it out: {out}"
+    );
 
     // Corruption: a changed row, a missing row and an extra row.
     exec(

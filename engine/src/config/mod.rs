@@ -106,7 +106,8 @@ pub struct PluginsConfig {
     /// its `init` as JSON.
     pub config: BTreeMap<String, serde_json::Value>,
     /// Folder for compiled plugins, relative to the config file; `None`
-    /// means `.cache` in the plugin folder.
+    /// means `plugin-cache` in the state folder ([`state_dir`]). Never
+    /// inside the plugin folder.
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -391,11 +392,13 @@ impl Config {
     }
 
     /// Where compiled plugins are cached: `cache_dir` resolved against the
-    /// config file's folder, or `.cache` in the plugin folder.
+    /// config file's folder, or `plugin-cache` in the state folder; `None`
+    /// when there is no state folder (no `HOME`): plugins are compiled at
+    /// every start.
     pub fn plugin_cache_dir(&self) -> Option<PathBuf> {
         match &self.plugins.cache_dir {
             Some(d) => Some(resolve(&self.path, d)),
-            None => self.plugin_dir().map(|d| d.join(".cache")),
+            None => state_dir().map(|d| d.join("plugin-cache")),
         }
     }
 
@@ -407,6 +410,17 @@ impl Config {
 
 /// `dir` as written in the config file at `config_path`: relative paths
 /// are relative to the file's folder.
+/// The process's own state folder: `$XDG_STATE_HOME/sluice`, else
+/// `$HOME/.local/state/sluice`. The plugin cache creates it with mode 0700
+/// and refuses it when another user owns it.
+pub fn state_dir() -> Option<PathBuf> {
+    let nonempty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    nonempty("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| nonempty("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .map(|d| d.join("sluice"))
+}
+
 fn resolve(config_path: &Path, dir: &Path) -> PathBuf {
     if dir.is_absolute() {
         dir.to_owned()

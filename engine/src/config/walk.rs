@@ -250,9 +250,21 @@ impl<'a> Walker<'a> {
         if let Some(n) = self.integer(t, "plugins", "deadline_ms", 1, 60_000) {
             out.deadline_ms = n as u64;
         }
-        out.cache_dir = self
-            .string(t, "plugins", "cache_dir")
-            .map(|(d, _)| PathBuf::from(d));
+        if let Some((d, span)) = self.string(t, "plugins", "cache_dir") {
+            let cache = PathBuf::from(d);
+            // Whoever may drop a .wasm into the plugin folder must not be
+            // able to drop native code into the cache (docs/plugins.md).
+            if let Some(plugins) = &out.dir
+                && super::resolve(self.file, &cache).starts_with(super::resolve(self.file, plugins))
+            {
+                self.error(
+                    span,
+                    "plugins.cache_dir",
+                    "must not be inside the plugin folder (the cache holds native code); leave it unset for the state folder, or name a folder only sluice's user can write",
+                );
+            }
+            out.cache_dir = Some(cache);
+        }
         if let Some(c) = self.section(t, "plugins", "config") {
             for (name, v) in c.iter() {
                 let key = format!("plugins.config.{}", name.get_ref());

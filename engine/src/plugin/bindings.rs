@@ -49,7 +49,9 @@ pub fn op_from_code(code: u8) -> Option<Op> {
         _ => None,
     }
 }
-pub use filter::sluice::plugin::types::{Edit, ExtraRows, Image, Value as WitValue};
+pub use filter::sluice::plugin::types::{
+    AddColumn, Edit, ExtraRows, Image, RenameColumn, SetCells, Value as WitValue,
+};
 
 #[cfg(test)]
 mod tests {

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
+use wasmtime::Result as WResult;
 use wasmtime::component::{Resource, ResourceTable};
-use wasmtime::{Result as WResult, StoreLimits};
 
 use super::bindings::filter::sluice::plugin::{host, types};
 use super::bindings::{Image, Level, WitValue, op_code};
@@ -22,7 +22,7 @@ pub struct BatchRes {
 /// Per-store host state.
 pub struct HostState {
     pub table: ResourceTable,
-    pub limits: StoreLimits,
+    pub limits: super::limits::InstanceLimits,
     /// The plugin's name, for log lines.
     pub plugin: Arc<str>,
     /// The last error the plugin logged (the SDK logs its panic message
@@ -162,5 +162,47 @@ impl host::Host for HostState {
             }
         }
         Ok(())
+    }
+}
+
+/// The typed reads of a batch with indexes from `data` (the fuzz target
+/// `host_reads`): each is answered or refused, never a panic.
+pub(crate) fn fuzz_reads(batch: TableChanges, data: &[u8]) {
+    use types::HostBatch;
+    let mut state = HostState {
+        table: ResourceTable::new(),
+        limits: super::limits::InstanceLimits::new(1 << 20),
+        plugin: Arc::from("fuzz"),
+        last_error: None,
+    };
+    let res = state
+        .table
+        .push(BatchRes { changes: batch })
+        .expect("room for one batch");
+    let rep = res.rep();
+    for chunk in data.chunks(9) {
+        let mut b = [0u8; 9];
+        b[..chunk.len()].copy_from_slice(chunk);
+        let row = u32::from_le_bytes([b[1], b[2], b[3], b[4]]);
+        let column = u32::from_le_bytes([b[5], b[6], b[7], b[8]]);
+        let image = if b[0] & 1 == 0 {
+            Image::Before
+        } else {
+            Image::After
+        };
+        let r = || Resource::<BatchRes>::new_borrow(rep);
+        match b[0] >> 1 & 3 {
+            0 => drop(state.get(r(), row, column, image)),
+            1 => drop(state.get_column(r(), column, image)),
+            2 => {
+                if let Ok(cells) = state.column_bytes(r(), column, image) {
+                    let mut out = Vec::new();
+                    sluice_cell::Decoder::new(&cells)
+                        .and_then(|d| d.read_all(3, &mut out))
+                        .expect("the host's own cells decode");
+                }
+            }
+            _ => drop(state.ops(r())),
+        }
     }
 }

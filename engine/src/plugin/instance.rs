@@ -74,8 +74,6 @@ impl Instance {
         }
     }
 
-    /// The live instance of the handle's current version, instantiating
-    /// (and calling `init`) when there is none or the version changed.
     /// Take the handle's current version for the transaction about to be
     /// processed: a hot reload swaps the handle at any moment, but a
     /// transaction sees one version of each plugin from start to end.
@@ -83,6 +81,8 @@ impl Instance {
         self.pinned = Some(self.handle.current.load_full());
     }
 
+    /// The live instance of the pinned version, instantiating (and calling
+    /// `init`) when there is none or the version changed.
     fn live(&mut self) -> Result<&mut Live, PluginFailure> {
         let current = self
             .pinned

@@ -13,8 +13,8 @@
 //! # Sandbox
 //! Plugins are components that import only `sluice:plugin/host` and
 //! `sluice:plugin/types`; nothing else is linked, so a plugin has no WASI,
-//! no filesystem, network or clock. Every call runs with a memory cap
-//! (`trap_on_grow_failure`) and an epoch deadline ticked every millisecond.
+//! no filesystem, network or clock. Every instance runs under one memory
+//! cap for all its memories (`limits`) and every call under an epoch deadline ticked every millisecond.
 //! A trap drops the Store; the next call instantiates afresh.
 
 pub mod bindings;
@@ -23,6 +23,7 @@ pub mod cache;
 pub mod edits;
 pub mod host;
 pub mod instance;
+pub mod limits;
 pub mod new;
 pub mod registry;
 pub mod sample;

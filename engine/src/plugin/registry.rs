@@ -3,11 +3,12 @@
 //! # Swappable handles
 //! Each plugin is a [`PluginHandle`]: its name and an `ArcSwap` of the
 //! currently loaded version (the type-checked `InstancePre`, its content
-//! hash and config). Pipelines hold the handle, not the version; before each
-//! batch an instance checks whether the handle points at a newer version and
-//! re-instantiates if so. A reload therefore only has to build a new
-//! [`Loaded`] off the hot path and store it; it takes effect between
-//! batches, never inside one.
+//! hash and config). Pipelines hold the handle, not the version; at the
+//! start of each source transaction an instance pins the handle's current
+//! version (`Instance::pin`) and re-instantiates if it changed. A reload
+//! therefore only has to build a new [`Loaded`] off the hot path and store
+//! it; it takes effect between source transactions, never inside one, so
+//! every batch of a transaction sees the same version.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, Store};
 
 use super::PluginKind;
 use super::bindings::filter::{Filter, FilterPre};
@@ -102,7 +103,13 @@ impl Runtime {
                     std::thread::sleep(TICK);
                 }
             })?;
-        let cache = cache.map(|dir| Cache::new(dir, &engine));
+        let cache = cache.and_then(|dir| match Cache::open(dir, &engine) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "the compiled-plugin cache is off; plugins are compiled at every start");
+                None
+            }
+        });
         Ok(Arc::new(Runtime {
             engine,
             linker,
@@ -113,13 +120,7 @@ impl Runtime {
 
     /// A fresh store with the memory cap and host state.
     pub fn store(&self, plugin: Arc<str>) -> Store<HostState> {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.limits.memory_bytes)
-            .trap_on_grow_failure(true)
-            .instances(16)
-            .tables(16)
-            .memories(4)
-            .build();
+        let limits = super::limits::InstanceLimits::new(self.limits.memory_bytes);
         let mut store = Store::new(
             &self.engine,
             HostState {

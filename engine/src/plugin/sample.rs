@@ -81,7 +81,7 @@ fn value(j: &serde_json::Value) -> Result<Value, String> {
 }
 
 /// One input line as a schema and a row change.
-fn parse(line: &str) -> Result<(TableSchema, RowChange), String> {
+pub(crate) fn parse(line: &str) -> Result<(TableSchema, RowChange), String> {
     let l: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let (database, table) = l
         .table

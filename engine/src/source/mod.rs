@@ -45,6 +45,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 
 pub use decode::Collations;
+pub(crate) use reader::Assembler;
 pub use reader::BinlogReader;
 pub use server::{Server, check_variables};
 
@@ -101,7 +102,7 @@ impl SourceError {
     /// position, missing privilege), anything on the wire is a disconnect.
     pub fn from_mysql(e: mysql_async::Error) -> Self {
         match e {
-            mysql_async::Error::Server(s) if !matches!(s.code, 1053 | 1927 | 2013 | 2006) => {
+            mysql_async::Error::Server(s) if !crate::server_error::is_disconnect(s.code) => {
                 SourceError::Definite {
                     position: None,
                     message: format!("source server refused: {} (error {})", s.message, s.code),

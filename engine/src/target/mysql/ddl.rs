@@ -6,6 +6,7 @@
 
 use super::sql::quote_table;
 use crate::change::DdlKind;
+use crate::server_error as code;
 use crate::target::SchemaChange;
 
 /// The statements that follow a schema change on the target, each with the
@@ -17,8 +18,16 @@ pub(super) fn ddl_statements(change: &SchemaChange<'_>) -> Vec<(String, &'static
     match ddl.kind {
         // One table, named in the statement: the statement with the name
         // mapped, so every column and option is kept.
-        DdlKind::CreateTable => vec![(ddl.renamed(name), &[1050])],
-        DdlKind::AlterTable => vec![(ddl.renamed(name), &[1060, 1061, 1091, 1054])],
+        DdlKind::CreateTable => vec![(ddl.renamed(name), &[code::TABLE_EXISTS])],
+        DdlKind::AlterTable => vec![(
+            ddl.renamed(name),
+            &[
+                code::DUP_FIELDNAME,
+                code::DUP_KEYNAME,
+                code::CANT_DROP_FIELD_OR_KEY,
+                code::BAD_FIELD,
+            ],
+        )],
         DdlKind::TruncateTable => vec![(ddl.renamed(name), &[])],
         // Several tables, perhaps not all copied: only the copied ones.
         DdlKind::DropTable => (0..ddl.tables.len())
@@ -30,7 +39,7 @@ pub(super) fn ddl_statements(change: &SchemaChange<'_>) -> Vec<(String, &'static
             .filter(|&i| change.matched[i])
             .map(|i| {
                 let stmt = format!("RENAME TABLE {} TO {}", name(i), name(i + 1));
-                (stmt, &[1050, 1146][..])
+                (stmt, &[code::TABLE_EXISTS, code::NO_SUCH_TABLE][..])
             })
             .collect(),
         DdlKind::Other => Vec::new(),

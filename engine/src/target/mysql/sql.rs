@@ -111,13 +111,7 @@ impl TableSql {
 /// Whether a target error can go away by retrying.
 pub fn classify(e: &mysql_async::Error) -> ErrorKind {
     match e {
-        mysql_async::Error::Server(s) => match s.code {
-            // lock wait timeout, deadlock, too many connections, shutdown in
-            // progress, connection killed, server gone / lost, read-only
-            // (failover in progress)
-            1205 | 1213 | 1040 | 1053 | 1927 | 2006 | 2013 | 1290 | 1836 => ErrorKind::Transient,
-            _ => ErrorKind::Definite,
-        },
+        mysql_async::Error::Server(s) => crate::server_error::target_kind(s.code),
         mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => ErrorKind::Transient,
         _ => ErrorKind::Definite,
     }

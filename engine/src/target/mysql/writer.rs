@@ -111,7 +111,14 @@ impl MysqlTarget {
             table: None,
             position: None,
             row: None,
-            message: format!("target `{}`: {}: {e}", self.name, what()),
+            message: match &e {
+                mysql_async::Error::Server(s)
+                    if let Some(hint) = crate::server_error::hint(s.code) =>
+                {
+                    format!("target `{}`: {}: {e}; {hint}", self.name, what())
+                }
+                _ => format!("target `{}`: {}: {e}", self.name, what()),
+            },
         }
     }
 
