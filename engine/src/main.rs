@@ -65,6 +65,16 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         settle_secs: u64,
     },
+    /// Delete a pipeline's checkpoint (and snapshot progress) in its
+    /// target, so that its next start copies its tables again: the way out
+    /// when the source purged the binlog at the checkpoint. Stop sluice
+    /// first.
+    ResetCheckpoint {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        pipeline: String,
+    },
     /// Plugin tools.
     Plugin {
         #[command(subcommand)]
@@ -169,6 +179,9 @@ fn main() -> ExitCode {
                 settle: std::time::Duration::from_secs(settle_secs),
             },
         )),
+        Command::ResetCheckpoint { config, pipeline } => {
+            rt.block_on(reset_checkpoint(config, pipeline))
+        }
         Command::Plugin {
             command:
                 PluginCommand::New {
@@ -331,6 +344,50 @@ async fn verify(path: PathBuf, opts: sluice::verify::Options) -> ExitCode {
             } else {
                 ExitCode::FAILURE
             }
+        }
+        Err(e) => {
+            report(&format!("error: {e}"));
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn reset_checkpoint(path: PathBuf, pipeline: String) -> ExitCode {
+    let Some(config) = load(&path) else {
+        return ExitCode::from(2);
+    };
+    let Some(p) = config.pipelines.iter().find(|p| p.name == pipeline) else {
+        report(&format!(
+            "error: no pipeline named `{pipeline}` in {}",
+            path.display()
+        ));
+        return ExitCode::from(2);
+    };
+    let done = async {
+        use sluice::target::Target;
+        let mut target = sluice::target::build(&p.target, &config.targets[&p.target])?;
+        target.prepare().await?;
+        let old = target.checkpoint(&pipeline).await?;
+        target.forget_checkpoint(&pipeline).await?;
+        Ok::<_, sluice::error::PipelineError>(old)
+    }
+    .await;
+    match done {
+        Ok(old) => {
+            match old {
+                Some(cp) => println!(
+                    "pipeline `{pipeline}`: checkpoint {} deleted from target `{}`",
+                    cp.position, p.target
+                ),
+                None => println!(
+                    "pipeline `{pipeline}`: target `{}` held no checkpoint",
+                    p.target
+                ),
+            }
+            println!(
+                "its next start copies its tables again if it has snapshot = \"initial\" (the default with [source] start = \"current\"); afterwards, `sluice verify --repair` removes rows the source deleted meanwhile"
+            );
+            ExitCode::SUCCESS
         }
         Err(e) => {
             report(&format!("error: {e}"));

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -87,18 +88,33 @@ pub struct PipelineStatus {
     /// When the checkpoint was last written, for its age.
     #[serde(skip)]
     pub checkpointed: Option<Instant>,
+    /// End of the last transaction finished (applied or passed over), for
+    /// lag: the pipeline is caught up when this is the source's last read.
+    #[serde(skip)]
+    pub finished: Option<crate::position::BinlogPosition>,
+    /// Source time (seconds since the epoch) up to which the target holds
+    /// every change, while the pipeline is behind the source's reads.
+    #[serde(skip)]
+    pub current_until: Option<f64>,
 }
 
 #[derive(Default)]
 struct Inner {
     source_connected: bool,
     pipelines: BTreeMap<String, PipelineStatus>,
+    /// End of the last transaction the source handed to the pipelines.
+    read: Option<crate::position::BinlogPosition>,
+    /// The heartbeat period the source asked for, in seconds.
+    heartbeat_secs: f64,
 }
 
 /// Shared status of the running engine.
 #[derive(Default)]
 pub struct Status {
     inner: Mutex<Inner>,
+    /// When the source last sent anything, event or heartbeat (unix ms):
+    /// an atomic, since it is set for every event.
+    heard_ms: AtomicU64,
 }
 
 /// A serializable snapshot, the body of `/status`.
@@ -134,6 +150,8 @@ impl Status {
                     plugins,
                     snapshot: None,
                     checkpointed: None,
+                    finished: None,
+                    current_until: None,
                 },
             );
         });
@@ -160,11 +178,76 @@ impl Status {
         });
     }
 
-    /// A copy of everything, for `/status`.
+    /// A copy of everything, for `/status`, with each pipeline's lag as of
+    /// now.
     pub fn snapshot(&self) -> Snapshot {
-        self.with(|i| Snapshot {
-            source_connected: i.source_connected,
-            pipelines: i.pipelines.clone(),
+        let heard = self.heard();
+        self.with(|i| {
+            let mut pipelines = i.pipelines.clone();
+            for p in pipelines.values_mut() {
+                if let Some(lag) = live_lag(i, p, heard) {
+                    p.lag_seconds = Some(lag);
+                }
+            }
+            Snapshot {
+                source_connected: i.source_connected,
+                pipelines,
+            }
+        })
+    }
+
+    /// The source sent something (any event, or a heartbeat).
+    pub fn heard_from_source(&self) {
+        self.heard_ms
+            .store((unix_now() * 1e3) as u64, Ordering::Relaxed);
+    }
+
+    fn heard(&self) -> f64 {
+        self.heard_ms.load(Ordering::Relaxed) as f64 / 1e3
+    }
+
+    /// The heartbeat period the source asked the server for.
+    pub fn set_heartbeat(&self, secs: u64) {
+        self.with(|i| i.heartbeat_secs = secs as f64);
+    }
+
+    /// The source hands the pipelines a transaction ending at `end`,
+    /// committed at `timestamp`: each pipeline that had finished everything
+    /// before it held every change up to that moment.
+    pub fn source_read(&self, end: &crate::position::BinlogPosition, timestamp: u32) {
+        self.with(|i| {
+            let read = i.read.clone();
+            for p in i.pipelines.values_mut() {
+                if caught_up(&read, p) {
+                    p.current_until = Some(f64::from(timestamp));
+                }
+            }
+            i.read = Some(end.clone());
+        });
+    }
+
+    /// A pipeline finished the transactions up to `end`, the last of them
+    /// committed at `timestamp`.
+    pub fn finished(&self, name: &str, end: &crate::position::BinlogPosition, timestamp: u32) {
+        self.with(|i| {
+            if let Some(p) = i.pipelines.get_mut(name) {
+                p.finished = Some(end.clone());
+                if timestamp > 0 {
+                    p.current_until = Some(f64::from(timestamp));
+                }
+            }
+        });
+    }
+
+    /// Each pipeline's replication lag now, in seconds (module doc of
+    /// docs/metrics.md: how lag is computed).
+    pub fn lags(&self) -> Vec<(String, f64)> {
+        let heard = self.heard();
+        self.with(|i| {
+            i.pipelines
+                .iter()
+                .filter_map(|(n, p)| live_lag(i, p, heard).map(|l| (n.clone(), l)))
+                .collect()
         })
     }
 
@@ -201,6 +284,32 @@ impl Status {
                 })
                 .collect()
         })
+    }
+}
+
+fn caught_up(read: &Option<crate::position::BinlogPosition>, p: &PipelineStatus) -> bool {
+    match (read, &p.finished) {
+        (Some(r), Some(f)) => f >= r,
+        (None, _) => true,
+        (Some(_), None) => false,
+    }
+}
+
+/// The lag of `p`: when it has finished everything the source read, the
+/// target is as current as the source connection, which is silent for at
+/// most one heartbeat period when healthy, so lag is the silence beyond
+/// that; when it is behind, lag is the age of the newest change it holds
+/// everything up to. `None` before the pipeline finished anything.
+fn live_lag(i: &Inner, p: &PipelineStatus, heard: f64) -> Option<f64> {
+    p.finished.as_ref()?;
+    let now = unix_now();
+    if caught_up(&i.read, p) {
+        if heard == 0.0 {
+            return Some(0.0);
+        }
+        Some((now - heard - i.heartbeat_secs).max(0.0))
+    } else {
+        p.current_until.map(|t| (now - t).max(0.0))
     }
 }
 

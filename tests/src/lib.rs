@@ -33,7 +33,8 @@ pub struct Env {
     pub bin: PathBuf,
 }
 
-fn var(name: &str) -> String {
+/// An environment variable `scripts/test` sets.
+pub fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the end-to-end tests through scripts/test")
     })
@@ -115,6 +116,17 @@ impl Sluice {
 
     /// Like [`Sluice::start`], with extra command-line arguments.
     pub fn start_with(env: &Env, dir: &Path, metrics_port: u16, args: &[&str]) -> Sluice {
+        Sluice::start_env(env, dir, metrics_port, args, &[])
+    }
+
+    /// Like [`Sluice::start_with`], with extra environment variables.
+    pub fn start_env(
+        env: &Env,
+        dir: &Path,
+        metrics_port: u16,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Sluice {
         let log = dir.join("sluice.log");
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -128,6 +140,7 @@ impl Sluice {
             .env("SLUICE_LOG", "info")
             // Each test's state folder (the plugin cache) is its own.
             .env("XDG_STATE_HOME", dir.join("state"))
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()

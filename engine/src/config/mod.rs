@@ -245,6 +245,25 @@ impl TablePattern {
     pub fn matches(&self, database: &str, table: &str) -> bool {
         glob(&self.database, database) && glob(&self.table, table)
     }
+
+    /// Whether a pipeline follows `database.table`: it matches, or it is
+    /// the shadow table an online schema change tool builds for a table
+    /// that matches (gh-ost `_t_gho` and `_t_del`, pt-online-schema-change
+    /// `_t_new` and `_t_old`). Following the shadow too, rows and DDL, is
+    /// what lets the final `RENAME TABLE t TO _t_del, _t_gho TO t` land
+    /// in the target as it did in the source: the target's shadow holds
+    /// what the source's held.
+    pub fn follows(&self, database: &str, table: &str) -> bool {
+        self.matches(database, table)
+            || table
+                .strip_prefix('_')
+                .and_then(|t| {
+                    ["_gho", "_del", "_new", "_old"]
+                        .iter()
+                        .find_map(|s| t.strip_suffix(s))
+                })
+                .is_some_and(|base| !base.is_empty() && self.matches(database, base))
+    }
 }
 
 impl fmt::Display for TablePattern {
@@ -440,6 +459,19 @@ mod tests {
         assert!(!p.matches("shop", "category"));
         assert!(!p.matches("shop2", "product"));
         assert!(TablePattern::parse("*.*").unwrap().matches("a", "b"));
+        let p = TablePattern::parse("shop.product").unwrap();
+        for shadow in [
+            "_product_gho",
+            "_product_del",
+            "_product_new",
+            "_product_old",
+        ] {
+            assert!(p.follows("shop", shadow) && !p.matches("shop", shadow));
+        }
+        for other in ["_product_ghc", "product_gho", "__gho", "_category_gho"] {
+            assert!(!p.follows("shop", other), "{other}");
+        }
+        assert!(!p.follows("shop2", "_product_gho"));
         assert!(
             TablePattern::parse("shop.*_log")
                 .unwrap()

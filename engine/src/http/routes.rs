@@ -73,6 +73,10 @@ async fn metrics(State(api): State<Arc<Api>>) -> Response {
     for (pipeline, age) in api.status.checkpoint_ages() {
         m::checkpoint_age(&pipeline, age);
     }
+    // Lag as of now, so it rises on a frozen source with nothing to apply.
+    for (pipeline, lag) in api.status.lags() {
+        m::lag(&pipeline, lag);
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         api.handle.render(),

@@ -9,10 +9,14 @@ impl<T: Target> Pipeline<T> {
     pub(super) fn schema_change<'t>(&self, txn: &'t Transaction) -> Option<&'t Ddl> {
         let ddl = txn.ddl.as_ref()?;
         let done = self.applied(&txn.end);
-        let copied = ddl
-            .tables
+        // A CREATE TABLE ... LIKE concerns the new table only.
+        let subjects = match ddl.kind {
+            crate::change::DdlKind::CreateTable => &ddl.tables[..ddl.tables.len().min(1)],
+            _ => &ddl.tables[..],
+        };
+        let copied = subjects
             .iter()
-            .any(|(d, t)| self.tables.iter().any(|p| p.matches(d, t)));
+            .any(|(d, t)| self.tables.iter().any(|p| p.follows(d, t)));
         (copied && !done).then_some(ddl)
     }
 
@@ -53,7 +57,7 @@ impl<T: Target> Pipeline<T> {
                     matched: ddl
                         .tables
                         .iter()
-                        .map(|(d, t)| self.tables.iter().any(|p| p.matches(d, t)))
+                        .map(|(d, t)| self.tables.iter().any(|p| p.follows(d, t)))
                         .collect(),
                 };
                 let work = Work::Ddl(&change, &cp);

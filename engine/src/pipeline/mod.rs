@@ -350,7 +350,7 @@ impl<T: Target> Pipeline<T> {
         let copied = |tc: &TableChanges| {
             tables
                 .iter()
-                .any(|p| p.matches(&tc.schema.database, &tc.schema.table))
+                .any(|p| p.follows(&tc.schema.database, &tc.schema.table))
         };
         let changes: Vec<TableChanges> = match Arc::try_unwrap(txn) {
             Ok(own) => own.changes.into_iter().filter(|tc| copied(tc)).collect(),
@@ -452,10 +452,12 @@ impl<T: Target> Pipeline<T> {
         {
             // Nothing to apply; the durable checkpoint may lag, which only
             // means re-reading unrelated transactions after a restart.
+            let timestamp = group.ends.last().map_or(0, |e| e.1);
             self.status.update(&self.name, |s| {
                 s.rows_in += rows_in;
                 s.position = Some(cp.position.to_string());
             });
+            self.status.finished(&self.name, &cp.position, timestamp);
             self.checkpoint = Some(cp);
             *group = Group::new();
             return Ok(());
@@ -548,6 +550,10 @@ impl<T: Target> Pipeline<T> {
             };
             s.lag_seconds = lag;
             s.checkpointed = Some(Instant::now());
+            s.finished = Some(cp.position.clone());
+            if timestamp > 0 {
+                s.current_until = Some(f64::from(timestamp));
+            }
         });
         *group = Group::new();
     }

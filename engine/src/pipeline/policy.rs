@@ -52,7 +52,7 @@ impl<T: Target> Pipeline<T> {
                     dead.push(DeadLetter {
                         source_table: format!("{}.{}", schema.database, schema.table),
                         op: row.op,
-                        change: change_json(schema, row).to_string(),
+                        change: capped(change_json(schema, row).to_string()),
                         error: message.clone(),
                         position: position.clone(),
                     });
@@ -60,5 +60,41 @@ impl<T: Target> Pipeline<T> {
             }
         }
         Ok(())
+    }
+}
+
+/// Largest change JSON a dead letter stores whole. A larger one (a row with
+/// a huge BLOB) is replaced by its size and its first bytes, so that the
+/// dead letter itself still fits the target's packet limit: setting a row
+/// aside must not fail for the reason the row failed.
+const DEAD_LETTER_CHANGE_BYTES: usize = 1 << 20;
+
+fn capped(change: String) -> String {
+    if change.len() <= DEAD_LETTER_CHANGE_BYTES {
+        return change;
+    }
+    let mut head = 64 << 10;
+    while !change.is_char_boundary(head) {
+        head -= 1;
+    }
+    serde_json::json!({
+        "truncated": true,
+        "bytes": change.len(),
+        "head": &change[..head],
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn huge_changes_are_capped_as_valid_json() {
+        let small = "{\"a\":1}".to_owned();
+        assert_eq!(super::capped(small.clone()), small);
+        let big = format!("{{\"a\":\"{}\"}}", "é".repeat(1 << 20));
+        let capped = super::capped(big.clone());
+        let v: serde_json::Value = serde_json::from_str(&capped).unwrap();
+        assert_eq!(v["bytes"], big.len());
+        assert!(capped.len() < 200 << 10);
     }
 }

@@ -63,6 +63,7 @@ fn source_error(e: SourceError) -> PipelineError {
         SourceError::Definite { message, .. } => {
             PipelineError::definite(format!("snapshot: {message}"))
         }
+        e @ SourceError::BinlogGone(_) => PipelineError::definite(format!("snapshot: {e}")),
     }
 }
 

@@ -107,6 +107,9 @@ pub(crate) fn parse(line: &str) -> Result<(TableSchema, RowChange), String> {
     }
     let first = l.after.as_ref().or(l.before.as_ref()).expect("one image");
     let columns: Vec<String> = first.0.iter().map(|(c, _)| c.clone()).collect();
+    if columns.is_empty() {
+        return Err("a row needs at least one column".into());
+    }
     let image = |img: &Option<Ordered>| -> Result<Option<Vec<Value>>, String> {
         let Some(img) = img else { return Ok(None) };
         let names: Vec<&String> = img.0.iter().map(|(c, _)| c).collect();
@@ -242,6 +245,15 @@ pub fn run(path: &Path, input: &str, config: serde_json::Value) -> anyhow::Resul
 
 #[cfg(test)]
 mod tests {
+    /// Found by the `jsonl` fuzz target: an empty image panicked while the
+    /// default key was picked.
+    #[test]
+    fn an_image_without_columns_is_an_error() {
+        let e = super::parse(r#"{"table":"shop.p","op":"insert","after":{}}"#).unwrap_err();
+        assert!(e.contains("at least one column"), "{e}");
+        crate::fuzz::jsonl(br#"{"table":"shop.p","op":"insert","after":{}}"#);
+    }
+
     use super::*;
 
     #[test]

@@ -182,10 +182,26 @@ pub fn parse(database: &str, statement: &str) -> Ddl {
         skip_if_exists(&t, i + 1),
         database,
     ) {
-        Some(((name, span), _)) => {
+        Some(((name, span), next)) => {
+            let create = kind == DdlKind::CreateTable;
             ddl.kind = kind;
             ddl.tables.push(name);
             ddl.spans.push(span);
+            // CREATE TABLE a LIKE b, or (LIKE b): b is named too, so a
+            // target maps its name as well.
+            if create {
+                let like = if t.get(next).map(|t| t.as_str()) == Some("(") {
+                    next + 1
+                } else {
+                    next
+                };
+                if is(t.get(like), "LIKE")
+                    && let Some(((other, span), _)) = table_name(&t, like + 1, database)
+                {
+                    ddl.tables.push(other);
+                    ddl.spans.push(span);
+                }
+            }
         }
         None => ddl.parsed = false,
     };
@@ -260,6 +276,21 @@ mod tests {
 
     fn t(db: &str, table: &str) -> (String, String) {
         (db.to_owned(), table.to_owned())
+    }
+
+    #[test]
+    fn create_like_names_both_tables() {
+        let d = parse(
+            "shop",
+            "create /* gh-ost */ table `shop`.`_t_gho` like `shop`.`t`",
+        );
+        assert_eq!(d.tables, [t("shop", "_t_gho"), t("shop", "t")]);
+        assert_eq!(
+            d.renamed(|i| ["`x`.`g`", "`x`.`t`"][i].to_owned()),
+            "create /* gh-ost */ table `x`.`g` like `x`.`t`"
+        );
+        let d = parse("shop", "CREATE TABLE n (LIKE t)");
+        assert_eq!(d.tables, [t("shop", "n"), t("shop", "t")]);
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub enum SourceError {
         position: Option<BinlogPosition>,
         message: String,
     },
+    /// The server cannot send the binlog asked for (error 1236), mostly
+    /// because it was purged; `run` turns it into a definite error that
+    /// names the position, the oldest binlog left and the way out.
+    BinlogGone(String),
 }
 
 impl SourceError {
@@ -102,6 +106,11 @@ impl SourceError {
     /// position, missing privilege), anything on the wire is a disconnect.
     pub fn from_mysql(e: mysql_async::Error) -> Self {
         match e {
+            mysql_async::Error::Server(s)
+                if s.code == crate::server_error::FATAL_READING_BINLOG =>
+            {
+                SourceError::BinlogGone(format!("{} (error {})", s.message, s.code))
+            }
             mysql_async::Error::Server(s) if !crate::server_error::is_disconnect(s.code) => {
                 SourceError::Definite {
                     position: None,
@@ -117,6 +126,7 @@ impl std::fmt::Display for SourceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SourceError::Disconnected(m) => write!(f, "source disconnected: {m}"),
+            SourceError::BinlogGone(m) => write!(f, "the source cannot send the binlog: {m}"),
             SourceError::Definite {
                 position: Some(p),
                 message,
@@ -148,6 +158,7 @@ pub async fn run(
     let mut outputs = outputs;
     let mut backoff = Backoff::default();
     let read_timeout = Duration::from_secs(config.heartbeat_secs * 3);
+    status.set_heartbeat(config.heartbeat_secs);
     // Set while the source is unreachable: connection failures are logged
     // once per outage, not once per retry.
     let mut down_since: Option<std::time::Instant> = None;
@@ -161,7 +172,10 @@ pub async fn run(
             _ = shutdown.wait() => return Ok(()),
         };
         let mut reader = match connected {
-            Ok(r) => r,
+            Ok(mut r) => {
+                r.report_to(status.clone());
+                r
+            }
             Err(SourceError::Disconnected(msg)) => {
                 if down_since.is_none() {
                     tracing::warn!(error = %msg, "cannot connect to the source; retrying with backoff");
@@ -174,6 +188,7 @@ pub async fn run(
                 }
                 continue;
             }
+            Err(SourceError::BinlogGone(m)) => return Err(binlog_gone(&server, &from, m).await),
             Err(e) => return Err(e),
         };
         m::source_connected(true);
@@ -188,6 +203,7 @@ pub async fn run(
             &mut reader,
             &mut from,
             &mut outputs,
+            &status,
             &mut shutdown,
             &mut backoff,
         )
@@ -203,8 +219,33 @@ pub async fn run(
                     return Ok(());
                 }
             }
+            Err(SourceError::BinlogGone(m)) => return Err(binlog_gone(&server, &from, m).await),
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// The definite error for a binlog the server no longer has: the position
+/// read from, the oldest binlog the server still has, and the way out.
+/// Nothing past `from` was read, so nothing past it was applied.
+async fn binlog_gone(server: &Server, from: &ReadFrom, why: String) -> SourceError {
+    let oldest = match server.oldest_binlog().await {
+        Ok(Some(f)) => format!("the oldest binlog it still has is {f}"),
+        Ok(None) => "it lists no binlog".to_owned(),
+        Err(e) => format!("its binlogs could not be listed ({e})"),
+    };
+    SourceError::Definite {
+        position: match from {
+            ReadFrom::Position(p) => Some(p.clone()),
+            ReadFrom::Gtid(_) => None,
+        },
+        message: format!(
+            "the source cannot send the binlog from the checkpoint {from} ({why}); {oldest}. \
+             If the binlog was purged while sluice was stopped, the changes in between are gone from the source \
+             and nothing after the checkpoint was applied. To start over, take a new snapshot: stop sluice, run \
+             `sluice reset-checkpoint --config FILE --pipeline NAME` for each pipeline of this source, start it \
+             with snapshot = \"initial\", then run `sluice verify --repair` (docs/operations.md#purged-binlog)"
+        ),
     }
 }
 
@@ -214,6 +255,7 @@ async fn stream(
     reader: &mut BinlogReader,
     from: &mut ReadFrom,
     outputs: &mut Vec<Output>,
+    status: &Status,
     shutdown: &mut Shutdown,
     backoff: &mut Backoff,
 ) -> Result<(), SourceError> {
@@ -224,6 +266,10 @@ async fn stream(
         };
         backoff.reset();
         let end = txn.end.clone();
+        if txn.piece.last {
+            // Before any pipeline can finish it (lag, status.rs).
+            status.source_read(&end, txn.timestamp);
+        }
         let txn = Arc::new(txn);
         let mut i = 0;
         while i < outputs.len() {

@@ -130,6 +130,7 @@ pub struct BinlogReader {
     stream: BinlogStream,
     read_timeout: Duration,
     events: Assembler,
+    status: Option<Arc<crate::status::Status>>,
 }
 
 /// Turns events, in binlog order, into transactions; no I/O, so events made
@@ -150,7 +151,14 @@ impl BinlogReader {
             stream,
             read_timeout,
             events: Assembler::new(collations),
+            status: None,
         }
+    }
+
+    /// Tell `status` each time the server sends anything, heartbeats
+    /// included, for lag on an idle source.
+    pub fn report_to(&mut self, status: Arc<crate::status::Status>) {
+        self.status = Some(status);
     }
 
     /// The next complete transaction.
@@ -171,6 +179,9 @@ impl BinlogReader {
                 Ok(Some(Err(e))) => return Err(SourceError::from_mysql(e)),
                 Ok(Some(Ok(ev))) => ev,
             };
+            if let Some(status) = &self.status {
+                status.heard_from_source();
+            }
             if let Some(txn) = self.events.handle(ev)? {
                 return Ok(txn);
             }

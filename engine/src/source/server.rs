@@ -59,6 +59,17 @@ pub struct Server {
 }
 
 impl Server {
+    /// The first binlog `SHOW BINARY LOGS` lists: the oldest the server
+    /// still has.
+    pub async fn oldest_binlog(&self) -> Result<Option<String>, SourceError> {
+        let mut conn = self.connect().await?;
+        let first: Option<mysql_async::Row> = conn
+            .query_first("SHOW BINARY LOGS")
+            .await
+            .map_err(SourceError::from_mysql)?;
+        Ok(first.and_then(|r| r.get::<String, _>(0)))
+    }
+
     pub fn new(config: &SourceConfig) -> Result<Self, SourceError> {
         let opts = Opts::from_url(&config.url).map_err(|e| SourceError::Definite {
             position: None,

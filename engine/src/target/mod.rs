@@ -337,6 +337,11 @@ pub trait Target {
 
     /// Drop `pipeline`'s snapshot segments: streaming has passed them all.
     async fn forget_snapshot(&mut self, pipeline: &str) -> Result<(), PipelineError>;
+
+    /// Drop `pipeline`'s checkpoint and snapshot progress in one
+    /// transaction, so its next start copies the tables again
+    /// (`sluice reset-checkpoint`, the way out of a purged binlog).
+    async fn forget_checkpoint(&mut self, pipeline: &str) -> Result<(), PipelineError>;
 }
 
 /// The bookkeeping row a target transaction writes with its changes.
@@ -516,5 +521,9 @@ impl Target for AnyTarget {
 
     async fn forget_snapshot(&mut self, pipeline: &str) -> Result<(), PipelineError> {
         each!(self, t => t.forget_snapshot(pipeline).await)
+    }
+
+    async fn forget_checkpoint(&mut self, pipeline: &str) -> Result<(), PipelineError> {
+        each!(self, t => t.forget_checkpoint(pipeline).await)
     }
 }

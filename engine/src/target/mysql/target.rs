@@ -249,4 +249,27 @@ impl Target for MysqlTarget {
             self.error(e, || "deleting the finished snapshot progress".into())
         })
     }
+
+    async fn forget_checkpoint(&mut self, pipeline: &str) -> Result<(), PipelineError> {
+        let conn = self.conn().await?;
+        let r = async {
+            let mut tx = conn.start_transaction(TxOpts::default()).await?;
+            tx.exec_drop(
+                "DELETE FROM sluice_checkpoint WHERE pipeline = ?",
+                (pipeline,),
+            )
+            .await?;
+            tx.exec_drop(
+                "DELETE FROM sluice_snapshot WHERE pipeline = ?",
+                (pipeline,),
+            )
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        r.map_err(|e| {
+            self.conn = None;
+            self.error(e, || "deleting the checkpoint".into())
+        })
+    }
 }

@@ -56,6 +56,8 @@ pub struct MysqlTarget {
     /// Rows per op written into the open transaction, counted in the
     /// metrics only when it commits (a rolled-back one is written again).
     pub(super) open_rows: Uncommitted,
+    /// The server's `max_allowed_packet`, read at connect (0 before).
+    pub(super) max_packet: usize,
 }
 
 /// How a group is written.
@@ -89,6 +91,7 @@ impl MysqlTarget {
             collapse: HashMap::new(),
             open: false,
             open_rows: Uncommitted::default(),
+            max_packet: 0,
         })
     }
 
@@ -124,9 +127,14 @@ impl MysqlTarget {
 
     pub(super) async fn conn(&mut self) -> Result<&mut Conn, PipelineError> {
         if self.conn.is_none() {
-            let c = Conn::new(self.opts.clone())
+            let mut c = Conn::new(self.opts.clone())
                 .await
                 .map_err(|e| self.error(e, || "cannot connect".into()))?;
+            let packet: Option<u64> = c
+                .query_first("SELECT @@max_allowed_packet")
+                .await
+                .map_err(|e| self.error(e, || "reading max_allowed_packet".into()))?;
+            self.max_packet = packet.unwrap_or(0) as usize;
             self.conn = Some(c);
         }
         Ok(self.conn.as_mut().expect("connected above"))
@@ -199,10 +207,49 @@ impl MysqlTarget {
     /// The statements of every batch. A group is mostly runs of one
     /// table's batches: the last lookup is reused while the table and
     /// schema stay the same.
+    /// A row too large for the server's `max_allowed_packet` is refused
+    /// before it is sent: the server would drop the connection on it, which
+    /// looks like an outage and would be retried for ever. Refused here,
+    /// it is a definite error on that row, for the pipeline's policy.
+    fn check_packet(&self, changes: &[Routed]) -> Result<(), PipelineError> {
+        // Room for the statement around the values, and escaping.
+        let limit = self.max_packet.saturating_sub(64 << 10);
+        if self.max_packet == 0 {
+            return Ok(());
+        }
+        for (b, r) in changes.iter().enumerate() {
+            for (i, row) in r.rows.iter().enumerate() {
+                let bytes: usize = [&row.before, &row.after]
+                    .into_iter()
+                    .flatten()
+                    .map(|img| img.iter().map(value_size).sum::<usize>())
+                    .max()
+                    .unwrap_or(0);
+                if bytes > limit {
+                    return Err(PipelineError {
+                        kind: ErrorKind::Definite,
+                        table: None,
+                        position: None,
+                        row: Some((b, i)),
+                        message: format!(
+                            "target `{}`: the {} is {bytes} bytes, more than the target's max_allowed_packet of {} bytes allows; raise max_allowed_packet on the target server (SET GLOBAL max_allowed_packet = ..., and in its config), or set on_error for this pipeline",
+                            self.name,
+                            describe_row(r, row),
+                            self.max_packet
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn tables(
         &mut self,
         changes: &[Routed],
     ) -> Result<Vec<(Arc<TableSql>, bool)>, PipelineError> {
+        self.conn().await?;
+        self.check_packet(changes)?;
         let mut tables: Vec<(Arc<TableSql>, bool)> = Vec::with_capacity(changes.len());
         for (i, r) in changes.iter().enumerate() {
             let same = i > 0 && {

@@ -82,10 +82,24 @@ pub fn translate(
             let body_at = ddl.spans.first().map_or(0, |s| s.end);
             let body = &ddl.statement[body_at..];
             let table = name(0).0;
-            out.push((
-                create_table(&table, body).map_err(|w| untranslatable(&w))?,
-                &[][..],
-            ));
+            let like = body.trim_start().trim_start_matches('(').trim_start();
+            if ddl.tables.len() == 2
+                && like
+                    .get(..4)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("like"))
+            {
+                // CREATE TABLE a LIKE b: PostgreSQL's LIKE, with its
+                // defaults, constraints and indexes.
+                out.push((
+                    format!("CREATE TABLE {table} (LIKE {} INCLUDING ALL)", name(1).0),
+                    &[][..],
+                ));
+            } else {
+                out.push((
+                    create_table(&table, body).map_err(|w| untranslatable(&w))?,
+                    &[][..],
+                ));
+            }
         }
         DdlKind::AlterTable => {
             let rest_at = ddl.spans.first().map_or(0, |s| s.end);

@@ -455,4 +455,12 @@ impl Target for PostgresTarget {
             .await
             .map_err(|e| self.read_error(e, "deleting the finished snapshot progress"))
     }
+
+    async fn forget_checkpoint(&mut self, pipeline: &str) -> Result<(), PipelineError> {
+        let schema = self.config.schema.clone();
+        let client = self.client().await?;
+        store::forget_checkpoint(client, &schema, pipeline)
+            .await
+            .map_err(|e| self.read_error(e, "deleting the checkpoint"))
+    }
 }

@@ -254,3 +254,33 @@ pub async fn forget_segments(
     );
     client.execute(&sql, &[&pipeline]).await.map(|_| ())
 }
+
+/// Delete a pipeline's checkpoint and snapshot progress, in one transaction.
+pub async fn forget_checkpoint(
+    client: &Client,
+    schema: &str,
+    pipeline: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let s = quote(schema);
+    client.batch_execute("BEGIN").await?;
+    let done = async {
+        client
+            .execute(
+                &format!("DELETE FROM {s}.sluice_checkpoint WHERE pipeline = $1"),
+                &[&pipeline],
+            )
+            .await?;
+        client
+            .execute(
+                &format!("DELETE FROM {s}.sluice_snapshot WHERE pipeline = $1"),
+                &[&pipeline],
+            )
+            .await?;
+        client.batch_execute("COMMIT").await
+    }
+    .await;
+    if done.is_err() {
+        let _ = client.batch_execute("ROLLBACK").await;
+    }
+    done
+}
