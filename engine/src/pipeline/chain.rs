@@ -11,6 +11,7 @@
 use crate::change::{Op, RowChange, TableChanges};
 use crate::metrics as m;
 use crate::plugin::edits;
+use crate::plugin::instance::Fault;
 use crate::plugin::{Instance, PluginFailure};
 
 /// Filters and mappers, in config order.
@@ -23,7 +24,7 @@ pub struct Chain {
 #[derive(Debug)]
 pub struct ChainError {
     pub plugin: String,
-    pub kind: &'static str,
+    pub kind: crate::plugin::instance::Fault,
     pub message: String,
 }
 
@@ -67,10 +68,10 @@ impl Chain {
             let name = mp.handle.name.to_string();
             let (b, e) = mp.map(batch)?;
             let mapped = edits::apply(b, e).map_err(|message| {
-                m::plugin_error(&name, "bad_output");
+                m::plugin_error(&name, Fault::BadOutput.as_str());
                 ChainError {
                     plugin: name,
-                    kind: "bad_output",
+                    kind: Fault::BadOutput,
                     message,
                 }
             })?;

@@ -423,7 +423,9 @@ impl<T: Target> Pipeline<T> {
             Err(e) => {
                 let err = PipelineError::definite(format!(
                     "plugin `{}` failed ({}): {}",
-                    e.plugin, e.kind, e.message
+                    e.plugin,
+                    e.kind.as_str(),
+                    e.message
                 ))
                 .with_table(|| format!("{}.{}", schema.database, schema.table))
                 .at(end);

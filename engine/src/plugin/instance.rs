@@ -19,13 +19,46 @@ use super::registry::{Bound, Loaded, PluginHandle, Pre, Runtime};
 use crate::change::TableChanges;
 use crate::metrics as m;
 
+/// What kind of fault a plugin made; the `kind` label of
+/// `sluice_plugin_errors_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The guest trapped (a panic, an out-of-bounds access, the memory cap).
+    Trap,
+    /// A call ran past `[plugins] deadline_ms`.
+    Timeout,
+    /// The plugin returned an error itself.
+    Error,
+    /// Instantiation or `init` failed.
+    Init,
+    /// The plugin returned output the host cannot use (verdicts of the
+    /// wrong length, edits out of range, bad cells).
+    BadOutput,
+}
+
+impl Fault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::Trap => "trap",
+            Fault::Timeout => "timeout",
+            Fault::Error => "error",
+            Fault::Init => "init",
+            Fault::BadOutput => "bad_output",
+        }
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a plugin call failed.
 #[derive(Debug)]
 pub struct PluginFailure {
     pub plugin: Arc<str>,
-    /// `trap`, `timeout`, `error` (returned by the plugin), `init` or
-    /// `bad_output`.
-    pub kind: &'static str,
+    pub kind: Fault,
     pub message: String,
 }
 
@@ -34,7 +67,9 @@ impl std::fmt::Display for PluginFailure {
         write!(
             f,
             "plugin `{}` failed ({}): {}",
-            self.plugin, self.kind, self.message
+            self.plugin,
+            self.kind.as_str(),
+            self.message
         )
     }
 }
@@ -64,9 +99,9 @@ impl Instance {
         }
     }
 
-    fn fail(&mut self, kind: &'static str, message: String) -> PluginFailure {
+    fn fail(&mut self, kind: Fault, message: String) -> PluginFailure {
         self.live = None;
-        m::plugin_error(&self.handle.name, kind);
+        m::plugin_error(&self.handle.name, kind.as_str());
         PluginFailure {
             plugin: self.handle.name.clone(),
             kind,
@@ -101,7 +136,7 @@ impl Instance {
             }
             .map_err(|e| {
                 self.fail(
-                    "init",
+                    Fault::Init,
                     format!("cannot instantiate version {}: {e:#}", current.version),
                 )
             })?;
@@ -114,11 +149,13 @@ impl Instance {
                 Ok(Ok(())) => {}
                 Ok(Err(msg)) => {
                     return Err(self.fail(
-                        "init",
+                        Fault::Init,
                         format!("init refused its config {}: {msg}", current.config),
                     ));
                 }
-                Err(e) => return Err(self.fail("init", format!("init trapped: {}", describe(&e)))),
+                Err(e) => {
+                    return Err(self.fail(Fault::Init, format!("init trapped: {}", describe(&e))));
+                }
             }
             self.live = Some(Live {
                 loaded: current,
@@ -141,7 +178,7 @@ impl Instance {
         })?;
         if out.len() != rows {
             return Err(self.fail(
-                "bad_output",
+                Fault::BadOutput,
                 format!("returned {} verdicts for {rows} rows", out.len()),
             ));
         }
@@ -174,7 +211,7 @@ impl Instance {
             .push(BatchRes { changes: batch })
             .map_err(|e| PluginFailure {
                 plugin: "host".into(),
-                kind: "trap",
+                kind: Fault::Trap,
                 message: e.to_string(),
             })?;
         let borrow = Resource::<BatchRes>::new_borrow(res.rep());
@@ -184,15 +221,15 @@ impl Instance {
         m::plugin_call(&self.handle.name, started.elapsed());
         let out = match result {
             Ok(Ok(out)) => out,
-            Ok(Err(msg)) => return Err(self.fail("error", msg)),
+            Ok(Err(msg)) => return Err(self.fail(Fault::Error, msg)),
             Err(e) => {
                 let kind = if matches!(
                     e.downcast_ref::<wasmtime::Trap>(),
                     Some(wasmtime::Trap::Interrupt)
                 ) {
-                    "timeout"
+                    Fault::Timeout
                 } else {
-                    "trap"
+                    Fault::Trap
                 };
                 let mut msg = describe(&e);
                 if let Some(said) = self
@@ -216,7 +253,7 @@ impl Instance {
             .delete(res)
             .map_err(|e| PluginFailure {
                 plugin: self.handle.name.clone(),
-                kind: "trap",
+                kind: Fault::Trap,
                 message: e.to_string(),
             })?;
         Ok((batch.changes, out))
