@@ -76,14 +76,33 @@ pub fn binlog(data: &[u8]) {
     let mut input = Cursor::new(data);
     loop {
         // A stream error is a disconnect on the wire: the reader reconnects.
-        let Ok(Some(event)) = stream.read(&mut input) else {
+        // The parser panics on some malformed events; the reader catches
+        // that (`BinlogReader::next_transaction`), and so does this.
+        // libFuzzer aborts on any panic, caught or not, so an event whose
+        // length field runs past the input ends it here (the reader's
+        // catch of that panic has its own unit test).
+        let at = input.position() as usize;
+        let rest = &data[at.min(data.len())..];
+        if rest.len() < 19 {
             return;
+        }
+        let size = u32::from_le_bytes([rest[9], rest[10], rest[11], rest[12]]) as usize;
+        if !(19..=rest.len()).contains(&size) {
+            return;
+        }
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            stream.read(&mut input)
+        }));
+        let result = match read {
+            Ok(Ok(Some(event))) => assembler.handle(event),
+            Ok(_) => return,
+            Err(panic) => Err(assembler.unparsable(panic)),
         };
-        match assembler.handle(event) {
+        match result {
             Ok(_) | Err(SourceError::Disconnected(_) | SourceError::BinlogGone(_)) => {}
             Err(SourceError::Definite {
                 position: Some(_), ..
-            }) => {}
+            }) => return,
             Err(SourceError::Definite {
                 position: None,
                 message,

@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use mysql_async::BinlogStream;
 use mysql_async::binlog::events::{
     Event, EventData, RotateEvent, TableMapEvent, TransactionPayloadEvent,
@@ -137,6 +137,8 @@ pub struct BinlogReader {
 /// from bytes can be fed to it as well as a live stream's.
 pub struct Assembler {
     file: Option<BinlogFile>,
+    /// End of the last event taken, for an event that cannot be parsed.
+    last_end: u32,
     /// Per table id: its decoder and its table map.
     decoders: HashMap<u64, (TableDecoder, TableMapEvent<'static>)>,
     collations: Arc<Collations>,
@@ -164,7 +166,13 @@ impl BinlogReader {
     /// The next complete transaction.
     pub async fn next_transaction(&mut self) -> Result<Transaction, SourceError> {
         loop {
-            let ev = match tokio::time::timeout(self.read_timeout, self.stream.next()).await {
+            let next = std::panic::AssertUnwindSafe(self.stream.next()).catch_unwind();
+            let ev = match tokio::time::timeout(self.read_timeout, next).await {
+                Ok(Err(panic)) => return Err(self.events.unparsable(panic)),
+                Ok(Ok(ev)) => Ok(ev),
+                Err(e) => Err(e),
+            };
+            let ev = match ev {
                 Err(_) => {
                     return Err(SourceError::Disconnected(format!(
                         "no event or heartbeat for {:?}; the server may be frozen",
@@ -193,6 +201,7 @@ impl Assembler {
     pub fn new(collations: Arc<Collations>) -> Self {
         Assembler {
             file: None,
+            last_end: 4,
             decoders: HashMap::new(),
             collations,
             pending: None,
@@ -220,6 +229,25 @@ impl Assembler {
         }
     }
 
+    /// The error for bytes the event parser (`mysql_common`) panicked on:
+    /// it trusts an event's length field, so a malformed event from the
+    /// server is a panic there (found by the `binlog` fuzz target). The
+    /// panic is caught where the event is read and becomes this definite
+    /// error, at the end of the last event that parsed.
+    pub fn unparsable(&self, panic: Box<dyn std::any::Any + Send>) -> SourceError {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        SourceError::Definite {
+            position: self.position(self.last_end),
+            message: format!(
+                "the source sent a binlog event that cannot be parsed (the event parser failed: {why}) after the event that ends here; check the server's binlog with mysqlbinlog at this position"
+            ),
+        }
+    }
+
     /// Take the next event; a transaction when it completes one.
     pub fn handle(&mut self, ev: Event) -> Result<Option<Transaction>, SourceError> {
         self.handle_at(ev, None)
@@ -235,6 +263,9 @@ impl Assembler {
         let h = ev.header();
         let t = h.event_type_raw();
         let end = at.unwrap_or(h.log_pos());
+        if end != 0 {
+            self.last_end = end;
+        }
         m::source_event(type_name(t), ev.data().len() as u64 + 19);
         let ev = if super::compressed::is_compressed(t) {
             super::compressed::expand(&ev)
@@ -629,6 +660,33 @@ mod tests {
         body.push(0);
         body.extend(payload);
         event(ty::TRANSACTION_PAYLOAD, &body, log_pos)
+    }
+
+    /// Found by the `binlog` fuzz target: an event whose length field runs
+    /// past its bytes panics inside `mysql_common` (it unwraps the read).
+    /// That panic, caught where the reader reads, is a definite error at
+    /// the last good position, not a crashed source task.
+    #[test]
+    fn an_event_longer_than_its_bytes_is_a_definite_error_with_a_position() {
+        let a = assembler();
+        let mut bad = event(ty::QUERY, b"short", 0);
+        bad[9..13].copy_from_slice(&1000u32.to_le_bytes());
+        let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let panic = std::panic::catch_unwind(|| Event::read(&fde, bad.as_slice()).map(|_| ()))
+            .expect_err("mysql_common panics on it");
+        std::panic::set_hook(hook);
+        match a.unparsable(panic) {
+            SourceError::Definite {
+                position: Some(p),
+                message,
+            } => {
+                assert_eq!(p.to_string(), "binlog.000007:4");
+                assert!(message.contains("cannot be parsed"), "{message}");
+            }
+            other => panic!("{other}"),
+        }
     }
 
     #[test]
