@@ -78,23 +78,16 @@ pub fn binlog(data: &[u8]) {
         // A stream error is a disconnect on the wire: the reader reconnects.
         // The parser panics on some malformed events; the reader catches
         // that (`BinlogReader::next_transaction`), and so does this.
-        // libFuzzer aborts on any panic, caught or not, so an event whose
-        // length field runs past the input ends it here (the reader's
-        // catch of that panic has its own unit test).
-        let at = input.position() as usize;
-        let rest = &data[at.min(data.len())..];
-        if rest.len() < 19 {
-            return;
-        }
-        let size = u32::from_le_bytes([rest[9], rest[10], rest[11], rest[12]]) as usize;
-        if !(19..=rest.len()).contains(&size) {
-            return;
-        }
-        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            stream.read(&mut input)
-        }));
-        let result = match read {
-            Ok(Ok(Some(event))) => assembler.handle(event),
+        let result = match quietly(|| stream.read(&mut input)) {
+            Ok(Ok(Some(event))) => match quietly(|| assembler.handle(event)) {
+                Ok(r) => r,
+                // Only a panic the engine does not catch itself escapes.
+                Err(p) => panic!(
+                    "the assembler panicked at {}: {}",
+                    PANICKED_AT.with(|a| a.borrow().clone()),
+                    message(&*p)
+                ),
+            },
             Ok(_) => return,
             Err(panic) => Err(assembler.unparsable(panic)),
         };
@@ -109,6 +102,33 @@ pub fn binlog(data: &[u8]) {
             }) => panic!("a binlog error without its position: {message}"),
         }
     }
+}
+
+/// Run `f`, catching a panic. libFuzzer's panic hook aborts even on a
+/// panic that is caught, which would report the engine's own deliberate
+/// catches (around `mysql_common`) as crashes, so the hook is silenced
+/// meanwhile; a panic that escapes is raised again, loudly, by the caller.
+fn quietly<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    let hook = std::panic::take_hook();
+    // Keep where it panicked, for the loud report.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| l.to_string()).unwrap_or_default();
+        PANICKED_AT.with(|p| *p.borrow_mut() = at);
+    }));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    r
+}
+
+thread_local! {
+    static PANICKED_AT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+fn message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 /// A batch of three rows (insert, update, delete) of a table with a key,

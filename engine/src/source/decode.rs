@@ -179,6 +179,16 @@ impl TableDecoder {
                 .map_err(|e| format!("column `{name}` of {database}.{table}: {e}"))?
                 .ok_or_else(|| format!("column `{name}` of {database}.{table} has no type"))?;
             let col_meta = tme.get_column_metadata(i).unwrap_or(&[]);
+            // mysql_common indexes the metadata without checking its length
+            // (a panic, found by the binlog fuzz target): a table map whose
+            // metadata is short for its column type is refused here.
+            let needs = metadata_bytes(ty);
+            if col_meta.len() < needs {
+                return Err(format!(
+                    "the table map of {database}.{table} is malformed: column `{name}` of type {ty:?} has {} metadata bytes, and the type needs {needs}",
+                    col_meta.len()
+                ));
+            }
             // Same walk as mysql_common: one signedness bit per numeric
             // column, one charset per character column.
             let unsigned = if ty.is_numeric_type() {
@@ -424,6 +434,34 @@ pub(super) fn string_length(meta: &[u8]) -> usize {
             *b1 as usize | ((((*b0 & 0x30) ^ 0x30) as usize) << 4)
         }
         [_, b1, ..] => *b1 as usize,
+        _ => 0,
+    }
+}
+
+/// Table-map metadata bytes a column type has (MySQL's
+/// `Table_map_log_event` layout), which the value readers index.
+fn metadata_bytes(ty: ColumnType) -> usize {
+    use ColumnType::*;
+    match ty {
+        MYSQL_TYPE_VARCHAR
+        | MYSQL_TYPE_VAR_STRING
+        | MYSQL_TYPE_STRING
+        | MYSQL_TYPE_NEWDECIMAL
+        | MYSQL_TYPE_BIT
+        | MYSQL_TYPE_ENUM
+        | MYSQL_TYPE_SET => 2,
+        MYSQL_TYPE_TINY_BLOB
+        | MYSQL_TYPE_MEDIUM_BLOB
+        | MYSQL_TYPE_LONG_BLOB
+        | MYSQL_TYPE_BLOB
+        | MYSQL_TYPE_GEOMETRY
+        | MYSQL_TYPE_JSON
+        | MYSQL_TYPE_VECTOR
+        | MYSQL_TYPE_FLOAT
+        | MYSQL_TYPE_DOUBLE
+        | MYSQL_TYPE_TIMESTAMP2
+        | MYSQL_TYPE_DATETIME2
+        | MYSQL_TYPE_TIME2 => 1,
         _ => 0,
     }
 }
