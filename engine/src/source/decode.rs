@@ -189,6 +189,19 @@ impl TableDecoder {
                     col_meta.len()
                 ));
             }
+            // DECIMAL(precision, scale): MySQL allows 1..=65 digits, scale up
+            // to 30 and at most the precision; mysql_common's size
+            // arithmetic overflows otherwise (found by the fuzz target).
+            if ty == ColumnType::MYSQL_TYPE_NEWDECIMAL
+                && (!(1..=65).contains(&col_meta[0])
+                    || col_meta[1] > 30
+                    || col_meta[1] > col_meta[0])
+            {
+                return Err(format!(
+                    "the table map of {database}.{table} is malformed: column `{name}` is DECIMAL({}, {}), which no server writes",
+                    col_meta[0], col_meta[1]
+                ));
+            }
             // Same walk as mysql_common: one signedness bit per numeric
             // column, one charset per character column.
             let unsigned = if ty.is_numeric_type() {
