@@ -317,15 +317,26 @@ impl TableDecoder {
         if let Some(layouts) = &self.layouts {
             return self.decode_direct(ev, layouts, op, out);
         }
-        for row in ev.rows(tme) {
-            let (before, after) = row.map_err(|e| {
-                format!("row of {}.{}: {e}", self.schema.database, self.schema.table)
-            })?;
-            let before = before.map(|r| self.image(r)).transpose()?;
-            let after = after.map(|r| self.image(r)).transpose()?;
-            out.push(RowChange { op, before, after });
-        }
-        Ok(())
+        // The general path reads values with mysql_common, which panics
+        // (overflows) on some malformed values (found by the binlog fuzz
+        // target); a panic there is a bad row, not a dead source task.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for row in ev.rows(tme) {
+                let (before, after) = row.map_err(|e| {
+                    format!("row of {}.{}: {e}", self.schema.database, self.schema.table)
+                })?;
+                let before = before.map(|r| self.image(r)).transpose()?;
+                let after = after.map(|r| self.image(r)).transpose()?;
+                out.push(RowChange { op, before, after });
+            }
+            Ok(())
+        }))
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "row of {}.{}: a value cannot be decoded (malformed row image)",
+                self.schema.database, self.schema.table
+            ))
+        })
     }
 
     /// `decode_rows` through the layouts (`rows`).

@@ -176,6 +176,11 @@ impl Layout {
             Layout::Decimal { precision, scale } => {
                 let size = decimal_size(precision as usize, scale as usize);
                 let b = take(data, at, size)?;
+                if scale > precision || !decimal_digits_fit(b, precision as usize, scale as usize) {
+                    return Err(format!(
+                        "bad DECIMAL({precision}, {scale}): a digit group is out of range"
+                    ));
+                }
                 let d = Decimal::read_bin(b, precision as usize, scale as usize, false)
                     .map_err(|e| format!("bad DECIMAL: {e}"))?;
                 MyValue::Bytes(d.to_string().into_bytes())
@@ -252,6 +257,37 @@ fn decimal_size(precision: usize, scale: usize) -> usize {
     side(precision.saturating_sub(scale)) + side(scale)
 }
 
+/// Whether every digit group of a packed decimal holds as many digits as
+/// its place allows. A server never writes more; mysql_common's reader
+/// overflows on it (found by the binlog fuzz target), so a group out of
+/// range is a bad value, not a silently wrapped one.
+fn decimal_digits_fit(b: &[u8], precision: usize, scale: usize) -> bool {
+    const PARTIAL: [usize; 10] = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+    let Some(&first) = b.first() else {
+        return false;
+    };
+    // The sign is the top bit, set for positive; negative values are
+    // stored with every bit inverted.
+    let mask = if first & 0x80 != 0 { 0 } else { 0xff };
+    let byte = |i: usize| {
+        let v = b[i] ^ mask;
+        if i == 0 { v & 0x7f } else { v }
+    };
+    let mut at = 0;
+    let mut group = |digits: usize, bytes: usize| {
+        let mut v: u64 = 0;
+        for _ in 0..bytes {
+            v = v << 8 | u64::from(byte(at));
+            at += 1;
+        }
+        v < 10u64.pow(digits as u32)
+    };
+    let intg = precision - scale;
+    let lead = group(intg % 9, PARTIAL[intg % 9]);
+    let whole = (0..intg / 9 + scale / 9).all(|_| group(9, 4));
+    lead && whole && group(scale % 9, PARTIAL[scale % 9])
+}
+
 /// The next `n` bytes.
 pub fn take<'a>(data: &'a [u8], at: &mut usize, n: usize) -> Result<&'a [u8], String> {
     let end = at
@@ -303,6 +339,19 @@ mod tests {
             "above i64::MAX stays unsigned"
         );
         assert_eq!(read(int(8, false), &[0xff; 8]), MyValue::Int(-1));
+    }
+
+    #[test]
+    fn decimal_digit_groups_out_of_range_are_refused() {
+        // DECIMAL(5,2) 123.45: 0x80 | 1, 23 in one byte, 45 in one byte.
+        assert!(decimal_digits_fit(&[0x81, 23, 45], 5, 2));
+        // -123.45: every bit inverted.
+        assert!(decimal_digits_fit(&[!0x81, !23, !45], 5, 2));
+        // 99 in the one-digit leading place of DECIMAL(4,3)... and a 4-byte
+        // group over 999999999.
+        assert!(!decimal_digits_fit(&[0x80 | 99, 0, 0], 3, 2));
+        assert!(!decimal_digits_fit(&[0xbb, 0x9a, 0xca, 0x00], 9, 0));
+        assert!(decimal_digits_fit(&[0xbb, 0x9a, 0xc9, 0xff], 9, 0));
     }
 
     #[test]
