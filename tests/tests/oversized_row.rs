@@ -2,7 +2,9 @@
 //! LONGBLOB, from a source that allows it, into a target left at its
 //! 16 MiB default): the server would drop the connection on such a
 //! statement, which looks like an outage and was retried for ever. It is a
-//! definite error on that row instead: under `halt` the pipeline stops with
+//! definite error on that row instead. The target is a server of its own
+//! (SLUICE_TEST_SMALL_PACKET): other tests raise the shared target's limit.
+//! Under `halt` the pipeline stops with
 //! a message that names the row and the fix and keeps its checkpoint
 //! before the row; under `skip` the row is set aside and the rest arrives.
 
@@ -19,7 +21,8 @@ async fn a_row_over_the_targets_packet_limit_is_a_definite_error_on_that_row() {
     let source = var("SLUICE_TEST_EDGE");
     let dir = scratch("oversized_row");
     let mut src = connect(&source).await;
-    let mut tgt = connect(&env.target).await;
+    let target = var("SLUICE_TEST_SMALL_PACKET");
+    let mut tgt = connect(&target).await;
     let packet: u64 = tgt
         .query_first("SELECT @@max_allowed_packet")
         .await
@@ -37,8 +40,8 @@ async fn a_row_over_the_targets_packet_limit_is_a_definite_error_on_that_row() {
     write_config(
         &dir,
         &(config_head(&source, 5145, &start, port)
-            + &mysql_target(&env, "halt", "big_halt")
-            + &mysql_target(&env, "skip", "big_skip")
+            + &format!("\n[targets.halt]\nkind = \"mysql\"\nurl = \"{target}/big_halt\"\n")
+            + &format!("\n[targets.skip]\nkind = \"mysql\"\nurl = \"{target}/big_skip\"\n")
             + "\n[[pipelines]]\nname = \"halts\"\nsource_tables = [\"big_src.blobs\"]\ntarget = \"halt\"\n"
             + "\n[[pipelines]]\nname = \"skips\"\nsource_tables = [\"big_src.blobs\"]\ntarget = \"skip\"\non_error = \"skip\"\n"),
     );
@@ -51,7 +54,7 @@ INSERT INTO big_src.blobs VALUES (3, 'after')",
     )
     .await;
     let ids = |db: &'static str| {
-        let url = env.target.clone();
+        let url = target.clone();
         async move {
             rows(
                 &mut connect(&url).await,
