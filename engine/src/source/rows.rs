@@ -215,12 +215,20 @@ impl Layout {
                 let b = take(data, at, 5 + frac_bytes(fsp))?;
                 let packed = my_datetime_packed_from_binary(b, u32::from(fsp))
                     .map_err(|e| format!("bad DATETIME: {e}"))?;
+                // No DATETIME is negative; mysql_common negates one, which
+                // overflows at i64::MIN (found by the binlog fuzz target).
+                if packed < 0 {
+                    return Err("bad DATETIME: negative packed value".into());
+                }
                 datetime_from_packed(packed)
             }
             Layout::Time2 { fsp } => {
                 let b = take(data, at, 3 + frac_bytes(fsp))?;
                 let packed = my_time_packed_from_binary(b, u32::from(fsp))
                     .map_err(|e| format!("bad TIME: {e}"))?;
+                if packed == i64::MIN {
+                    return Err("bad TIME: packed value out of range".into());
+                }
                 time_from_packed(packed)
             }
             Layout::Bit { bytes } => MyValue::Bytes(take(data, at, bytes as usize)?.to_vec()),
