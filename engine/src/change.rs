@@ -13,6 +13,7 @@ use std::sync::Arc;
 pub use sluice_cell::Value;
 
 use crate::position::{BinlogPosition, Gtid, MysqlGtid};
+use crate::source::history::SchemaVersion;
 
 /// What happened to a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -98,6 +99,10 @@ pub struct Transaction {
     pub ddl: Option<Ddl>,
     /// Which piece of its source transaction this is ([`Piece`]).
     pub piece: Piece,
+    /// Schema history versions made since the previous transaction (only
+    /// on a source without row metadata): the targets store them with the
+    /// checkpoint that passes them (`source::history`).
+    pub schema: Vec<Arc<SchemaVersion>>,
 }
 
 impl Transaction {

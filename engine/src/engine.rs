@@ -216,6 +216,9 @@ async fn run_round(
     if !problems.is_empty() {
         return Err(EngineError(problems));
     }
+    let row_metadata = source::has_row_metadata(&mut conn)
+        .await
+        .map_err(|e| fail(format!("source: cannot read server variables: {e}")))?;
 
     let plugins = load_plugins(config).await.map_err(EngineError)?;
     let registry = plugins.registry.map(Arc::new);
@@ -390,6 +393,24 @@ async fn run_round(
         }
     }
 
+    // A source without row metadata decodes with a schema history
+    // (`source::history`), made from what the targets stored and, for the
+    // tables it does not cover at `from`, read now.
+    let history = if row_metadata {
+        None
+    } else {
+        let tracked = config
+            .pipelines
+            .iter()
+            .flat_map(|p| p.source_tables.clone())
+            .collect();
+        let stored = checkpoints.iter().flatten().flat_map(|c| c.schema.iter());
+        let h = source::initial_history(&mut conn, tracked, stored, &from)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        Some(Arc::new(std::sync::Mutex::new(h)))
+    };
+
     let mut tasks = JoinSet::new();
     let mut outputs = Vec::new();
     for p in pipelines {
@@ -407,6 +428,7 @@ async fn run_round(
     let source = tokio::spawn(source::run(
         config.source.clone(),
         from,
+        history,
         outputs,
         status.clone(),
         shutdown.clone(),

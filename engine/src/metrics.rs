@@ -39,6 +39,7 @@ pub const SCHEMA_CHANGES: &str = "sluice_schema_changes_total";
 pub const GROUP_TRANSACTIONS: &str = "sluice_group_transactions";
 pub const SNAPSHOT_ROWS: &str = "sluice_snapshot_rows_total";
 pub const SNAPSHOT_TABLES_REMAINING: &str = "sluice_snapshot_tables_remaining";
+pub const SNAPSHOT_LOCK_SECONDS: &str = "sluice_snapshot_lock_seconds";
 
 /// Every metric name above, for the tests that keep the docs and the
 /// dashboard honest.
@@ -70,6 +71,7 @@ pub const ALL: &[&str] = &[
     GROUP_TRANSACTIONS,
     SNAPSHOT_ROWS,
     SNAPSHOT_TABLES_REMAINING,
+    SNAPSHOT_LOCK_SECONDS,
 ];
 
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
@@ -178,6 +180,10 @@ pub fn install() -> Result<PrometheusHandle, String> {
     describe_gauge!(
         SNAPSHOT_TABLES_REMAINING,
         "Tables the initial snapshot has still to copy (0 once it is done)."
+    );
+    describe_gauge!(
+        SNAPSHOT_LOCK_SECONDS,
+        "How long the last snapshot's global read lock blocked writers on the source (MySQL only)."
     );
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
@@ -321,6 +327,11 @@ pub fn plugin_info(plugin: &str, version: &str) {
 /// Rows copied by a snapshot.
 pub fn snapshot_rows(pipeline: &str, n: u64) {
     counter!(SNAPSHOT_ROWS, "pipeline" => pipeline.to_owned()).increment(n);
+}
+
+/// How long a snapshot's global read lock was held (MySQL).
+pub fn snapshot_lock(held: Duration) {
+    gauge!(SNAPSHOT_LOCK_SECONDS).set(held.as_secs_f64());
 }
 
 pub fn snapshot_tables_remaining(pipeline: &str, n: usize) {

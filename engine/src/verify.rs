@@ -283,7 +283,7 @@ async fn compare_settled(
     rounds: usize,
 ) -> Result<Option<String>, String> {
     for round in 1..=rounds {
-        let mut read = ConsistentRead::open(server).await.map_err(src)?;
+        let mut read = ConsistentRead::open(server, &[]).await.map_err(src)?;
         let at = read.position.clone();
         let s = target
             .source_digest(read.conn(), table, target_table, range)

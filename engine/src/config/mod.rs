@@ -227,7 +227,7 @@ pub struct TablePattern {
 }
 
 impl TablePattern {
-    fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
         match s.split_once('.') {
             Some((d, t)) if !d.is_empty() && !t.is_empty() && !t.contains('.') => {
                 Ok(TablePattern {

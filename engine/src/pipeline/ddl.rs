@@ -30,10 +30,7 @@ impl<T: Target> Pipeline<T> {
         if let Some(g) = txn.gtid {
             self.gtid.apply(g);
         }
-        let cp = Checkpoint {
-            position: txn.end.clone(),
-            gtid: self.gtid.clone(),
-        };
+        let cp = self.checkpoint_at(txn.end.clone());
         match self.ddl {
             DdlPolicy::Halt => {
                 return Err(PipelineError::definite(format!(
@@ -62,6 +59,7 @@ impl<T: Target> Pipeline<T> {
                 };
                 let work = Work::Ddl(&change, &cp);
                 if apply_with_retry(&mut self.target, &self.name, work, shutdown).await? {
+                    self.stored(&cp);
                     self.checkpoint = Some(cp);
                     self.last_write = Instant::now();
                     m::pipeline_ddl(&self.name, "applied");

@@ -111,6 +111,7 @@ use crate::error::PipelineError;
 use crate::metrics as m;
 use crate::position::{BinlogPosition, GtidState, MysqlGtid};
 use crate::shutdown::Shutdown;
+use crate::source::history::SchemaVersion;
 use crate::status::{State, Status, unix_now};
 use crate::target::{Checkpoint, DeadLetter, Routed, SchemaChange, Segment, Target};
 use window::Window;
@@ -148,6 +149,10 @@ pub struct Pipeline<T: Target> {
     forget_window: bool,
     /// The large transaction being applied in pieces, if any.
     open: Option<Open>,
+    /// Schema history versions of this pipeline's tables that no durable
+    /// checkpoint has carried to the target yet; each checkpoint made
+    /// carries all of them (`source::history`).
+    unstored: Vec<Arc<SchemaVersion>>,
 }
 
 /// A large source transaction being applied piece by piece.
@@ -184,13 +189,47 @@ impl<T: Target> Pipeline<T> {
             window: None,
             forget_window: false,
             open: None,
+            unstored: Vec::new(),
         }
     }
 
+    /// Keep the schema versions a transaction brings for this pipeline's
+    /// tables until a durable checkpoint stores them.
+    fn keep_schema(&mut self, txn: &Transaction) {
+        let tables = &self.tables;
+        self.unstored.extend(
+            txn.schema
+                .iter()
+                .filter(|v| tables.iter().any(|p| p.follows(&v.database, &v.table)))
+                .cloned(),
+        );
+    }
+
+    /// A checkpoint at `position`, carrying the unstored schema versions.
+    fn checkpoint_at(&self, position: BinlogPosition) -> Checkpoint {
+        Checkpoint {
+            position,
+            gtid: self.gtid.clone(),
+            schema: self.unstored.clone(),
+        }
+    }
+
+    /// `cp` is durable: the versions it carried are stored.
+    fn stored(&mut self, cp: &Checkpoint) {
+        self.unstored
+            .retain(|v| !cp.schema.iter().any(|c| Arc::ptr_eq(c, v)));
+    }
+
     /// Prepare the target and read this pipeline's checkpoint.
+    /// The returned checkpoint carries every schema version the target
+    /// stored for the pipeline; the pipeline keeps none of them.
     pub async fn start(&mut self) -> Result<Option<Checkpoint>, PipelineError> {
         self.target.prepare().await?;
         self.checkpoint = self.target.checkpoint(&self.name).await?;
+        let loaded = self.checkpoint.clone();
+        if let Some(cp) = &mut self.checkpoint {
+            cp.schema.clear();
+        }
         if let Some(cp) = &self.checkpoint {
             self.gtid = cp.gtid.clone();
             // After a snapshot, until the stream has passed every segment.
@@ -204,7 +243,7 @@ impl<T: Target> Pipeline<T> {
                 }
             }
         }
-        Ok(self.checkpoint.clone())
+        Ok(loaded)
     }
 
     /// Set where a pipeline without a checkpoint starts: transactions ending
@@ -214,6 +253,7 @@ impl<T: Target> Pipeline<T> {
             self.checkpoint = Some(Checkpoint {
                 position: start,
                 gtid: GtidState::default(),
+                schema: Vec::new(),
             });
         }
     }
@@ -289,6 +329,7 @@ impl<T: Target> Pipeline<T> {
                 m::queue_bytes(&self.name, -(q.txn.bytes as f64));
                 let Queued { txn, permit } = q;
                 if let Some(ddl) = self.schema_change(&txn) {
+                    self.keep_schema(&txn);
                     // DDL cannot share a target transaction: apply what is
                     // gathered, then the statement on its own.
                     self.commit(&mut group, &mut shutdown).await?;
@@ -335,6 +376,7 @@ impl<T: Target> Pipeline<T> {
         permit: OwnedSemaphorePermit,
         group: &mut Group,
     ) -> Result<(), PipelineError> {
+        self.keep_schema(&txn);
         if self.applied(&txn.end) {
             return Ok(());
         }
@@ -386,10 +428,7 @@ impl<T: Target> Pipeline<T> {
         if let Some(g) = gtid {
             self.gtid.apply(g);
         }
-        let cp = Checkpoint {
-            position: end,
-            gtid: self.gtid.clone(),
-        };
+        let cp = self.checkpoint_at(end);
         group.ends.push((cp, timestamp));
         group.held.push(permit);
         Ok(())
@@ -450,6 +489,7 @@ impl<T: Target> Pipeline<T> {
         let rows_in = group.rows_in;
         if group.routed.is_empty()
             && group.dead.is_empty()
+            && cp.schema.is_empty()
             && self.last_write.elapsed() < IDLE_CHECKPOINT
         {
             // Nothing to apply; the durable checkpoint may lag, which only
@@ -519,6 +559,7 @@ impl<T: Target> Pipeline<T> {
         truncated: bool,
     ) {
         let rows_in = group.rows_in;
+        self.stored(&cp);
         self.checkpoint = Some(cp.clone());
         self.last_write = Instant::now();
         if self.forget_window {

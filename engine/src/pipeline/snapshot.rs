@@ -105,8 +105,16 @@ impl<T: Target> Pipeline<T> {
         shutdown: &mut Shutdown,
     ) -> Result<Option<Checkpoint>, PipelineError> {
         let earlier = self.target.snapshot_progress(&self.name).await?;
-        let mut read = ConsistentRead::open(server).await.map_err(source_error)?;
+        let mut read = ConsistentRead::open(server, &self.tables)
+            .await
+            .map_err(source_error)?;
         let at = read.position.clone();
+        // Shapes exactly at `at` (a source without row metadata): stored
+        // with the checkpoint streaming starts from.
+        let shapes: Vec<_> = std::mem::take(&mut read.shapes)
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         let tables = read.tables(&self.tables).await.map_err(source_error)?;
 
         // What is left to copy, and the segment each table continues in.
@@ -221,6 +229,7 @@ impl<T: Target> Pipeline<T> {
         let cp = Checkpoint {
             position: start,
             gtid,
+            schema: shapes,
         };
         let work = Work::Rows {
             routed: &[],

@@ -163,15 +163,47 @@ pub fn parse(database: &str, statement: &str) -> Ddl {
         spans: Vec::new(),
         parsed: true,
     };
-    // Skip CREATE modifiers: OR REPLACE, TEMPORARY, DEFINER=..., ONLINE, IGNORE.
+    // Skip CREATE modifiers: OR REPLACE, TEMPORARY, ONLINE, IGNORE,
+    // ALGORITHM=…, SQL SECURITY …, and DEFINER = user, whose user MySQL
+    // writes as `root`@`localhost` (several tokens): skipped up to the
+    // object keyword.
     let mut i = 1;
-    while t.get(i).is_some_and(|w| {
-        ["OR", "REPLACE", "TEMPORARY", "ONLINE", "OFFLINE", "IGNORE"]
-            .iter()
-            .any(|k| w.eq_ignore_ascii_case(k))
-            || w.to_ascii_uppercase().starts_with("DEFINER")
-    }) {
-        i += 1;
+    while let Some(w) = t.get(i).map(|w| w.to_ascii_uppercase()) {
+        if [
+            "OR",
+            "REPLACE",
+            "TEMPORARY",
+            "ONLINE",
+            "OFFLINE",
+            "IGNORE",
+            "SQL",
+            "SECURITY",
+            "INVOKER",
+        ]
+        .contains(&w.as_str())
+            || w.starts_with("ALGORITHM")
+        {
+            i += 1;
+        } else if w.starts_with("DEFINER") {
+            i += 1;
+            while t.get(i).is_some_and(|w| {
+                ![
+                    "TRIGGER",
+                    "VIEW",
+                    "PROCEDURE",
+                    "FUNCTION",
+                    "EVENT",
+                    "SQL",
+                    "ALGORITHM",
+                ]
+                .iter()
+                .any(|k| w.eq_ignore_ascii_case(k))
+            }) {
+                i += 1;
+            }
+        } else {
+            break;
+        }
     }
     let verb = t
         .first()
@@ -354,6 +386,20 @@ mod tests {
             d.renamed(|i| format!("t{i}")),
             "RENAME TABLE t0 TO t1, t2 TO t3"
         );
+    }
+
+    #[test]
+    fn definers_as_mysql_writes_them_are_skipped() {
+        for sql in [
+            "CREATE DEFINER=`root`@`localhost` TRIGGER db.t_ins AFTER INSERT ON db.t FOR EACH ROW SET @a = 1",
+            "CREATE DEFINER = 'app'@'%' PROCEDURE p() BEGIN END",
+            "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW v AS SELECT 1",
+            "CREATE DEFINER=CURRENT_USER EVENT e ON SCHEDULE EVERY 1 DAY DO SELECT 1",
+        ] {
+            let ddl = parse("db", sql);
+            assert!(ddl.parsed, "{sql}");
+            assert_eq!(ddl.kind, DdlKind::Other, "{sql}");
+        }
     }
 
     #[test]

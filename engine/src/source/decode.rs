@@ -27,15 +27,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use mysql_async::Value as MyValue;
-use mysql_async::binlog::events::{
-    OptionalMetaExtractor, OptionalMetadataField, RowsEventData, TableMapEvent,
-};
+use mysql_async::binlog::events::{RowsEventData, TableMapEvent};
 use mysql_async::binlog::row::BinlogRow;
 use mysql_async::binlog::value::BinlogValue;
 use mysql_async::consts::ColumnType;
 use sluice_cell::{Date, DateTime, Time, Timestamp};
 
+use super::facts::Facts;
 use super::rows::{self, Layout};
+use super::shape::TableShape;
 use crate::change::{Op, RowChange, TableSchema, Value};
 
 /// The character sets the engine can turn into text.
@@ -47,6 +47,20 @@ pub enum Charset {
     Latin1,
     /// binary: the bytes are the value.
     Binary,
+}
+
+impl Charset {
+    /// The character set of this name (`information_schema` spelling).
+    pub(super) fn named(name: &str, column: &str) -> Result<Charset, String> {
+        match name {
+            "utf8mb4" | "utf8mb3" | "utf8" | "ascii" => Ok(Charset::Utf8),
+            "latin1" => Ok(Charset::Latin1),
+            "binary" => Ok(Charset::Binary),
+            other => Err(format!(
+                "column `{column}` uses character set {other}, which Sluice cannot decode yet; convert it to utf8mb4"
+            )),
+        }
+    }
 }
 
 /// Collation id -> character set, read from the source server's
@@ -63,14 +77,9 @@ impl Collations {
         }
     }
 
-    fn charset(&self, id: u16, column: &str) -> Result<Charset, String> {
-        match self.names.get(&id).map(String::as_str) {
-            Some("utf8mb4" | "utf8mb3" | "utf8" | "ascii") => Ok(Charset::Utf8),
-            Some("latin1") => Ok(Charset::Latin1),
-            Some("binary") => Ok(Charset::Binary),
-            Some(other) => Err(format!(
-                "column `{column}` uses character set {other}, which Sluice cannot decode yet; convert it to utf8mb4"
-            )),
+    pub(super) fn charset(&self, id: u16, column: &str) -> Result<Charset, String> {
+        match self.names.get(&id) {
+            Some(name) => Charset::named(name, column),
             None => Err(format!(
                 "column `{column}` uses collation id {id}, unknown to the source server"
             )),
@@ -116,61 +125,42 @@ pub struct TableDecoder {
 
 impl TableDecoder {
     /// Build from a table map. `raw` is the event body, kept to notice a
-    /// changed definition under the same table id.
+    /// changed definition under the same table id. The column facts come
+    /// from the table map's metadata, or, when it carries none, from
+    /// `shape` (the schema history), which the table map is checked
+    /// against first. With both, the metadata wins and must agree.
     pub fn new(
         tme: &TableMapEvent<'_>,
         raw: &[u8],
         collations: &Collations,
+        shape: Option<&TableShape>,
     ) -> Result<Self, String> {
         let database = tme.database_name().into_owned();
         let table = tme.table_name().into_owned();
         let n = tme.columns_count() as usize;
-        let meta = OptionalMetaExtractor::new(tme.iter_optional_meta())
-            .map_err(|e| format!("table map of {database}.{table}: {e}"))?;
-        let columns: Vec<String> = meta
-            .iter_column_name()
-            .map(|c| c.map(|c| c.name().into_owned()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("table map of {database}.{table}: {e}"))?;
-        if columns.len() != n {
-            return Err(format!(
-                "table map of {database}.{table} carries {} column names for {n} columns; set binlog_row_metadata=FULL on the source",
-                columns.len()
-            ));
-        }
-        let key: Vec<usize> = meta
-            .iter_primary_key()
-            .map(|k| k.map(|k| k as usize))
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("table map of {database}.{table}: {e}"))?;
-
-        // Labels of every ENUM and every SET column, in column order.
-        let mut enums = Vec::new();
-        let mut sets = Vec::new();
-        for field in tme.iter_optional_meta() {
-            let field = field.map_err(|e| format!("table map of {database}.{table}: {e}"))?;
-            let (labels, out) = match &field {
-                OptionalMetadataField::EnumStrValue(v) => (
-                    v.iter_values()
-                        .map(|l| l.map(|l| names(l.values())))
-                        .collect::<Result<Vec<_>, _>>(),
-                    &mut enums,
-                ),
-                OptionalMetadataField::SetStrValue(v) => (
-                    v.iter_values()
-                        .map(|l| l.map(|l| names(l.values())))
-                        .collect::<Result<Vec<_>, _>>(),
-                    &mut sets,
-                ),
-                _ => continue,
-            };
-            out.extend(labels.map_err(|e| format!("table map of {database}.{table}: {e}"))?);
-        }
-        let mut enums = enums.into_iter();
-        let mut sets = sets.into_iter();
-        let mut signedness = meta.iter_signedness();
-        let mut charsets = meta.iter_charset();
-
+        let facts = match (Facts::from_metadata(tme, collations)?, shape) {
+            (Some(f), Some(s)) => {
+                f.agrees_with(s, tme)?;
+                f
+            }
+            (Some(f), None) => f,
+            (None, Some(s)) => {
+                s.check(tme)?;
+                Facts::from_shape(s, tme)?
+            }
+            (None, None) => {
+                return Err(format!(
+                    "the table map of {database}.{table} carries no column names (the server has no binlog_row_metadata=FULL) and Sluice has no schema history for the table; set binlog_row_metadata=FULL on the source (MySQL 8.0.1+, MariaDB 10.5+)"
+                ));
+            }
+        };
+        let Facts {
+            columns,
+            key,
+            unsigned,
+            charsets,
+            mut labels,
+        } = facts;
         let mut kinds = Vec::with_capacity(n);
         let mut layouts = Some(Vec::with_capacity(n));
         for (i, name) in columns.iter().enumerate() {
@@ -202,28 +192,17 @@ impl TableDecoder {
                     col_meta[0], col_meta[1]
                 ));
             }
-            // Same walk as mysql_common: one signedness bit per numeric
-            // column, one charset per character column.
-            let unsigned = if ty.is_numeric_type() {
-                signedness.next().unwrap_or(false)
-            } else {
-                false
-            };
-            let charset = if ty.is_character_type() {
-                let id = charsets
-                    .next()
-                    .transpose()
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("column `{name}` of {database}.{table} has no charset; set binlog_row_metadata=FULL"))?;
-                Some(collations.charset(id, name)?)
-            } else {
-                None
-            };
+            let (unsigned, charset) = (unsigned[i], charsets[i]);
             let layout = Layout::of(ty, col_meta, unsigned);
             layouts = layouts.and_then(|mut l| {
                 l.push(layout?);
                 Some(l)
             });
+            let mut labels = || {
+                labels[i]
+                    .take()
+                    .ok_or_else(|| format!("ENUM/SET column `{name}` of {database}.{table} has no labels in the table map"))
+            };
             use ColumnType::*;
             let kind = match ty {
                 MYSQL_TYPE_INT24 if !unsigned => Kind::SignedMedium,
@@ -236,12 +215,8 @@ impl TableDecoder {
                 MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 => Kind::DateTime,
                 MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => Kind::Time,
                 MYSQL_TYPE_BIT => Kind::Bit,
-                MYSQL_TYPE_ENUM => Kind::Enum(enums.next().ok_or_else(|| {
-                    format!("ENUM column `{name}` has no labels in the table map")
-                })?),
-                MYSQL_TYPE_SET => Kind::Set(sets.next().ok_or_else(|| {
-                    format!("SET column `{name}` has no labels in the table map")
-                })?),
+                MYSQL_TYPE_ENUM => Kind::Enum(labels()?),
+                MYSQL_TYPE_SET => Kind::Set(labels()?),
                 MYSQL_TYPE_JSON => Kind::Json,
                 MYSQL_TYPE_STRING => match charset {
                     Some(Charset::Binary) => Kind::FixedBinary(string_length(col_meta)),
@@ -423,28 +398,6 @@ impl TableDecoder {
                 })
             })
             .collect()
-    }
-}
-
-/// The label strings of one ENUM or SET column.
-fn names<T: Label>(values: &[T]) -> Vec<String> {
-    values.iter().map(Label::text).collect()
-}
-
-/// An ENUM or SET label from the table map.
-trait Label {
-    fn text(&self) -> String;
-}
-
-impl Label for mysql_async::binlog::events::EnumStrValue<'_> {
-    fn text(&self) -> String {
-        self.value().into_owned()
-    }
-}
-
-impl Label for mysql_async::binlog::events::SetStrValue<'_> {
-    fn text(&self) -> String {
-        self.value().into_owned()
     }
 }
 

@@ -31,9 +31,12 @@
 mod compressed;
 pub mod ddl;
 mod decode;
+mod facts;
+pub mod history;
 mod reader;
 mod rows;
 mod server;
+pub mod shape;
 pub mod snapshot;
 pub mod sql;
 mod statement;
@@ -47,7 +50,9 @@ use tokio::sync::{Semaphore, mpsc};
 pub use decode::Collations;
 pub(crate) use reader::Assembler;
 pub use reader::BinlogReader;
-pub use server::{Server, check_variables};
+pub use server::{Server, check_variables, has_row_metadata};
+
+use history::SchemaHistory;
 
 use crate::backoff::Backoff;
 use crate::config::SourceConfig;
@@ -149,6 +154,7 @@ impl std::error::Error for SourceError {}
 pub async fn run(
     config: SourceConfig,
     from: ReadFrom,
+    history: Option<Arc<std::sync::Mutex<SchemaHistory>>>,
     outputs: Vec<Output>,
     status: Arc<Status>,
     mut shutdown: Shutdown,
@@ -174,7 +180,10 @@ pub async fn run(
         let mut reader = match connected {
             Ok(mut r) => {
                 r.report_to(status.clone());
-                r
+                match &history {
+                    Some(h) => r.with_history(h.clone(), server.clone()),
+                    None => r,
+                }
             }
             Err(SourceError::Disconnected(msg)) => {
                 if down_since.is_none() {
@@ -222,6 +231,59 @@ pub async fn run(
             Err(SourceError::BinlogGone(m)) => return Err(binlog_gone(&server, &from, m).await),
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// The schema history a source without row metadata starts with: every
+/// version the targets stored, and for each tracked table that exists and
+/// that they do not cover at `from`, its shape read now and proven valid
+/// since `from` (`history::reread`). A schema change on such a table
+/// between `from` and now makes its shape at `from` unknown: a definite
+/// error naming the statement.
+pub async fn initial_history<'a>(
+    conn: &mut mysql_async::Conn,
+    tracked: Vec<crate::config::TablePattern>,
+    stored: impl Iterator<Item = &'a Arc<history::SchemaVersion>>,
+    from: &ReadFrom,
+) -> Result<SchemaHistory, SourceError> {
+    let mut h = SchemaHistory::new(tracked);
+    for v in stored {
+        h.load((**v).clone());
+    }
+    let ReadFrom::Position(start) = from else {
+        return Err(SourceError::Definite {
+            position: None,
+            message: "the source writes no row metadata, so Sluice keeps a schema history, which needs a file:pos start (or a snapshot), not a MariaDB GTID".into(),
+        });
+    };
+    let tables: Vec<(String, String)> = table::list_tables(conn)
+        .await
+        .map_err(SourceError::from_mysql)?
+        .into_iter()
+        .filter(|(d, t)| h.tracks(d, t) && !h.knows(d, t, start))
+        .collect();
+    if tables.is_empty() {
+        return Ok(h);
+    }
+    let names = tables
+        .iter()
+        .map(|(d, t)| format!("{d}.{t}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let h = std::sync::Mutex::new(h);
+    match history::reread::reread(conn, &h, &tables, start).await {
+        Ok(Ok(())) => {
+            tracing::info!(tables = %names, at = %start, "schema history: read the tables' columns from information_schema (the source writes no row metadata)");
+            Ok(h.into_inner().expect("history lock"))
+        }
+        Ok(Err(later)) => Err(SourceError::Definite {
+            position: Some(start.clone()),
+            message: format!(
+                "the source writes no row metadata, and Sluice cannot know the columns of {names} at the start position {start}: `{}` (ending at {}) changed them after it. Start from a position after that statement, or take a snapshot (snapshot = \"initial\"), which reads the columns where it starts (docs/operations.md#schema-history)",
+                later.statement, later.position
+            ),
+        }),
+        Err(e) => Err(SourceError::Disconnected(format!("schema history: {e}"))),
     }
 }
 

@@ -43,6 +43,7 @@ use mysql_async::binlog::events::{
 
 use super::SourceError;
 use super::decode::{Collations, TableDecoder};
+use super::history::{Follow, SchemaHistory};
 use crate::change::{TableChanges, Transaction};
 use crate::metrics as m;
 use crate::position::{BinlogFile, BinlogPosition, Gtid, MysqlGtid};
@@ -131,6 +132,8 @@ pub struct BinlogReader {
     read_timeout: Duration,
     events: Assembler,
     status: Option<Arc<crate::status::Status>>,
+    /// With a schema history: the server, to read shapes again.
+    server: Option<super::Server>,
 }
 
 /// Turns events, in binlog order, into transactions; no I/O, so events made
@@ -145,6 +148,11 @@ pub struct Assembler {
     pending: Option<Pending>,
     /// Hand the pending transaction over in pieces of this many bytes.
     fragment_bytes: usize,
+    /// On a source without row metadata: the shapes to decode with.
+    history: Option<Arc<std::sync::Mutex<SchemaHistory>>>,
+    /// Table ids of tables the history does not track: their rows are
+    /// nobody's, and are not decoded.
+    untracked: std::collections::HashSet<u64>,
 }
 
 impl BinlogReader {
@@ -154,7 +162,19 @@ impl BinlogReader {
             read_timeout,
             events: Assembler::new(collations),
             status: None,
+            server: None,
         }
+    }
+
+    /// Decode with a schema history, following its DDL (`history`).
+    pub fn with_history(
+        mut self,
+        history: Arc<std::sync::Mutex<SchemaHistory>>,
+        server: super::Server,
+    ) -> Self {
+        self.events = self.events.with_history(history);
+        self.server = Some(server);
+        self
     }
 
     /// Tell `status` each time the server sends anything, heartbeats
@@ -190,9 +210,57 @@ impl BinlogReader {
             if let Some(status) = &self.status {
                 status.heard_from_source();
             }
-            if let Some(txn) = self.events.handle(ev)? {
+            if let Some(mut txn) = self.events.handle(ev)? {
+                if let Some(history) = self.events.history.clone() {
+                    self.follow(&history, &txn).await?;
+                    txn.schema = history.lock().expect("history lock").take_fresh();
+                }
                 return Ok(txn);
             }
+        }
+    }
+}
+
+impl BinlogReader {
+    /// Bring the history past a transaction's schema change before any
+    /// later table map is decoded: from the statement, or read again and
+    /// proven current (`history::reread`); else stop.
+    async fn follow(
+        &self,
+        history: &std::sync::Mutex<SchemaHistory>,
+        txn: &Transaction,
+    ) -> Result<(), SourceError> {
+        let Some(ddl) = &txn.ddl else {
+            return Ok(());
+        };
+        let follow = history.lock().expect("history lock").follow(ddl, &txn.end);
+        let Follow::Reread(tables) = follow else {
+            return Ok(());
+        };
+        let definite = |message: String| SourceError::Definite {
+            position: Some(txn.end.clone()),
+            message,
+        };
+        let server = self
+            .server
+            .as_ref()
+            .expect("a history comes with its server");
+        let mut conn = server.connect().await?;
+        let names = tables
+            .iter()
+            .map(|(d, t)| format!("{d}.{t}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match super::history::reread::reread(&mut conn, history, &tables, &txn.end).await {
+            Ok(Ok(())) => {
+                tracing::info!(tables = %names, statement = %ddl.statement, "schema history: read the tables again after a statement it does not compute");
+                Ok(())
+            }
+            Ok(Err(later)) => Err(definite(format!(
+                "the schema history cannot know the columns of {names} after `{}`: Sluice does not compute that statement's effect, and `{}` (ending at {}) changed the table again before Sluice read it, so information_schema no longer shows the shape in between. Sluice stops rather than guess (docs/operations.md#schema-history)",
+                ddl.statement, later.statement, later.position
+            ))),
+            Err(e) => Err(SourceError::Disconnected(format!("schema history: {e}"))),
         }
     }
 }
@@ -206,7 +274,15 @@ impl Assembler {
             collations,
             pending: None,
             fragment_bytes: FRAGMENT_BYTES,
+            history: None,
+            untracked: Default::default(),
         }
+    }
+
+    /// Decode with the shapes of `history` (a source without row metadata).
+    pub fn with_history(mut self, history: Arc<std::sync::Mutex<SchemaHistory>>) -> Self {
+        self.history = Some(history);
+        self
     }
 
     /// Cut transactions into pieces of `bytes` instead of [`FRAGMENT_BYTES`].
@@ -333,7 +409,19 @@ impl Assembler {
                 let id = tme.table_id();
                 let fresh = self.decoders.get(&id).is_none_or(|(d, _)| !d.is_for(ev.data()));
                 if fresh {
-                    let d = TableDecoder::new(&tme, ev.data(), &self.collations).map_err(|e| self.definite(end, e))?;
+                    let shape = match &self.history {
+                        None => None,
+                        Some(h) => match self.shape(h, &tme, end)? {
+                            Some(shape) => Some(shape),
+                            None => {
+                                self.decoders.remove(&id);
+                                self.untracked.insert(id);
+                                return Ok(None);
+                            }
+                        },
+                    };
+                    let d = TableDecoder::new(&tme, ev.data(), &self.collations, shape.as_ref()).map_err(|e| self.definite(end, e))?;
+                    self.untracked.remove(&id);
                     self.decoders.insert(id, (d, tme.into_owned()));
                 }
                 Ok(None)
@@ -448,9 +536,39 @@ impl Assembler {
                     m::source_ddl_unparsed();
                     tracing::warn!(schema = %q.schema(), statement = %shown, "a DDL statement Sluice does not understand; rows after it still decode from their table maps");
                 }
+                if self.history.is_some() {
+                    // Table maps after a schema change decode with the
+                    // history's new versions, never a cached decoder.
+                    self.decoders.clear();
+                    self.untracked.clear();
+                }
                 self.pending.get_or_insert_with(Pending::default).ddl = Some(ddl);
                 Ok(Some(self.finish(end, timestamp)?))
             }
+        }
+    }
+
+    /// The history's shape for a table map at `end`: `None` for a table
+    /// the history does not track; an error when it tracks the table but
+    /// has no shape for it there.
+    fn shape(
+        &self,
+        history: &std::sync::Mutex<SchemaHistory>,
+        tme: &TableMapEvent<'_>,
+        end: u32,
+    ) -> Result<Option<super::shape::TableShape>, SourceError> {
+        let (d, t) = (tme.database_name(), tme.table_name());
+        let h = history.lock().expect("history lock");
+        if !h.tracks(&d, &t) {
+            return Ok(None);
+        }
+        let at = self
+            .position(end)
+            .ok_or_else(|| self.definite(end, "a table map before any rotate event".into()))?;
+        match h.at(&d, &t, &at) {
+            Some(Some(shape)) => Ok(Some(shape.clone())),
+            Some(None) => Err(self.definite(end, format!("a table map of {d}.{t}, which the schema history says does not exist at this position; a schema change Sluice did not see created it"))),
+            None => Err(self.definite(end, format!("the schema history has no shape of {d}.{t} at this position (the source writes no row metadata, so Sluice needs one); it was created or renamed by a statement Sluice could not follow"))),
         }
     }
 
@@ -462,6 +580,9 @@ impl Assembler {
             return Err(self.definite(end, "rows event did not parse".into()));
         };
         let id = rows.table_id();
+        if self.untracked.contains(&id) {
+            return Ok(());
+        }
         let Some((decoder, tme)) = self.decoders.get(&id) else {
             return Err(self.definite(
                 end,
@@ -515,6 +636,7 @@ impl Assembler {
                 index: pending.pieces,
                 last: true,
             },
+            schema: Vec::new(),
         })
     }
 
@@ -540,6 +662,7 @@ impl Assembler {
             mysql_gtid: None,
             timestamp,
             piece,
+            schema: Vec::new(),
         })
     }
 

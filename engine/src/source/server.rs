@@ -40,18 +40,32 @@ pub async fn check_variables(conn: &mut Conn) -> Result<Vec<String>, mysql_async
                 "source variable {name} is {v}, but Sluice needs {name}={want}: set it in the server config ([mysqld] {name}={want}) and restart{}",
                 if name == "log_bin" { "" } else { ", or SET GLOBAL it" }
             )),
+            // MySQL 5.7 and MariaDB before 10.5 write no row metadata:
+            // Sluice keeps a schema history instead (`history`).
+            None if name == "binlog_row_metadata" => {}
             None => problems.push(format!(
-                "source server has no variable {name}; Sluice needs {name}={want} (MySQL 8.0.1+ or MariaDB 10.5+)"
+                "source server has no variable {name}; Sluice needs {name}={want}"
             )),
         }
     }
     Ok(problems)
 }
 
+/// Whether the server writes column names into its table maps
+/// (`binlog_row_metadata` exists; `check_variables` makes sure it is FULL).
+/// Without, the source decodes with a schema history.
+pub async fn has_row_metadata(conn: &mut Conn) -> Result<bool, mysql_async::Error> {
+    let rows: Vec<(String, String)> = conn
+        .query("SHOW GLOBAL VARIABLES LIKE 'binlog_row_metadata'")
+        .await?;
+    Ok(!rows.is_empty())
+}
+
 /// How long connecting (and setting up a dump) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The source server, as configured.
+#[derive(Clone)]
 pub struct Server {
     opts: Opts,
     /// Whether `[source] tls` asks for TLS, for the hint on a refused login.

@@ -8,9 +8,19 @@
 //! the binlog position of that view (`binlog_snapshot_file` and
 //! `binlog_snapshot_position`, session status). Every transaction that
 //! commits at or before that position is visible to the read and none
-//! after it. No lock blocks writers: the read view is MVCC. MySQL does not
-//! report these variables; the snapshot then stops with an error rather
-//! than guess a position.
+//! after it. No lock blocks writers: the read view is MVCC.
+//!
+//! MySQL reports no position for its consistent snapshot. There the read
+//! is opened under `FLUSH TABLES WITH READ LOCK`: while it is held no
+//! transaction commits and no DDL runs, so the position `SHOW MASTER
+//! STATUS` gives, the read view `START TRANSACTION WITH CONSISTENT
+//! SNAPSHOT` opens, and (on a server without row metadata) the table
+//! shapes read from `information_schema` all describe the same instant.
+//! The lock is released as soon as they are read; how long writers were
+//! blocked is logged and exported (`sluice_snapshot_lock_seconds`). The
+//! lock waits at most `LOCK_WAIT` for running statements to finish, so a
+//! long query on the source fails the attempt instead of blocking writers
+//! behind it for as long.
 //!
 //! Chunks are read by a task of their own, two ahead of the writer, so
 //! reading the source and writing the target overlap.
@@ -19,6 +29,10 @@ use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 use tokio::sync::mpsc;
 
+use std::time::{Duration, Instant};
+
+use super::history::SchemaVersion;
+use super::shape::TableShape;
 use super::table::{SqlTable, list_tables};
 use super::{Server, SourceError};
 use crate::change::Value;
@@ -32,7 +46,15 @@ pub struct ConsistentRead {
     pub position: BinlogPosition,
     /// The GTID state at `position` (empty when the server cannot say).
     pub gtid: GtidState,
+    /// On a server without row metadata: the shapes of the tables the
+    /// patterns follow, exactly at `position`.
+    pub shapes: Vec<SchemaVersion>,
+    /// How long writers were blocked by the global read lock (MySQL).
+    pub lock_held: Option<Duration>,
 }
+
+/// How long `FLUSH TABLES WITH READ LOCK` waits for running statements.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// A chunk of rows of `work[table]`, in key order; an empty chunk ends the
 /// table.
@@ -42,7 +64,12 @@ pub struct Chunk {
 }
 
 impl ConsistentRead {
-    pub async fn open(server: &Server) -> Result<ConsistentRead, SourceError> {
+    /// Open the read. `patterns`: the tables whose shapes a server without
+    /// row metadata needs.
+    pub async fn open(
+        server: &Server,
+        patterns: &[TablePattern],
+    ) -> Result<ConsistentRead, SourceError> {
         let mut conn = server.connect().await?;
         let sql = |e| SourceError::from_mysql(e);
         // UTC and utf8mb4, as `table` expects; REPEATABLE READ, which is
@@ -53,6 +80,13 @@ impl ConsistentRead {
         conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             .await
             .map_err(sql)?;
+        let reports: Vec<(String, String)> = conn
+            .query("SHOW SESSION STATUS LIKE 'binlog_snapshot_file'")
+            .await
+            .map_err(sql)?;
+        if reports.is_empty() {
+            return Self::open_locked(conn, patterns).await;
+        }
         conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
             .await
             .map_err(sql)?;
@@ -90,6 +124,103 @@ impl ConsistentRead {
             conn,
             position,
             gtid,
+            shapes: Vec::new(),
+            lock_held: None,
+        })
+    }
+
+    /// MySQL: the position, the read view and the shapes under a global
+    /// read lock held for as short as it can be (module doc).
+    async fn open_locked(
+        mut conn: Conn,
+        patterns: &[TablePattern],
+    ) -> Result<ConsistentRead, SourceError> {
+        let sql = |e| SourceError::from_mysql(e);
+        let history = !super::server::has_row_metadata(&mut conn)
+            .await
+            .map_err(sql)?;
+        // The tables to read shapes of, listed before the lock.
+        let mut tables = Vec::new();
+        if history {
+            for (d, t) in list_tables(&mut conn).await.map_err(sql)? {
+                if patterns.iter().any(|p| p.follows(&d, &t)) {
+                    tables.push((d, t));
+                }
+            }
+        }
+        conn.query_drop(format!(
+            "SET SESSION lock_wait_timeout = {}",
+            LOCK_WAIT.as_secs()
+        ))
+        .await
+        .map_err(sql)?;
+        let asked = Instant::now();
+        if let Err(e) = conn.query_drop("FLUSH TABLES WITH READ LOCK").await {
+            return Err(match e {
+                mysql_async::Error::Server(s) if matches!(s.code, 1227 | 1044 | 1045) => {
+                    SourceError::Definite {
+                        position: None,
+                        message: format!(
+                            "the snapshot needs a global read lock for a moment on MySQL, which reports no position for a consistent snapshot, and the source refused it: {} (error {}). Grant the RELOAD privilege (GRANT RELOAD ON *.* TO the Sluice user), or set snapshot = \"never\" on the pipeline and copy the existing rows yourself",
+                            s.message, s.code
+                        ),
+                    }
+                }
+                mysql_async::Error::Server(s) if s.code == 1205 => {
+                    SourceError::Disconnected(format!(
+                        "the snapshot's global read lock waited {LOCK_WAIT:?} for running statements on the source and gave up ({}); trying again",
+                        s.message
+                    ))
+                }
+                e => sql(e),
+            });
+        }
+        let locked = Instant::now();
+        let read = async {
+            conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                .await
+                .map_err(sql)?;
+            let position = super::history::reread::binlog_end(&mut conn)
+                .await
+                .map_err(|message| SourceError::Definite {
+                    position: None,
+                    message,
+                })?;
+            let mut shapes = Vec::new();
+            for (database, table) in &tables {
+                let shape = TableShape::load(&mut conn, database, table)
+                    .await
+                    .map_err(sql)?;
+                shapes.push(SchemaVersion {
+                    database: database.clone(),
+                    table: table.clone(),
+                    at: position.clone(),
+                    shape,
+                });
+            }
+            Ok::<_, SourceError>((position, shapes))
+        }
+        .await;
+        let unlocked = conn.query_drop("UNLOCK TABLES").await;
+        // Writers wait from the moment the lock is asked for (the server
+        // takes the global lock, then waits for running statements).
+        let held = asked.elapsed();
+        let (position, shapes) = read?;
+        unlocked.map_err(sql)?;
+        crate::metrics::snapshot_lock(held);
+        tracing::info!(
+            position = %position,
+            writers_blocked = ?held,
+            held_after_granted = ?locked.elapsed(),
+            tables = shapes.len(),
+            "snapshot: consistent read opened under a global read lock (MySQL)"
+        );
+        Ok(ConsistentRead {
+            conn,
+            position,
+            gtid: GtidState::default(),
+            shapes,
+            lock_held: Some(held),
         })
     }
 

@@ -66,7 +66,7 @@ pub async fn list_tables(conn: &mut Conn) -> Result<Vec<(String, String)>, mysql
 }
 
 /// The primary key's column names, in key order.
-async fn primary_key(
+pub(super) async fn primary_key(
     conn: &mut Conn,
     database: &str,
     table: &str,

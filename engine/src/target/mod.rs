@@ -46,6 +46,7 @@ use crate::change::{Ddl, Op, RowChange, TableSchema, Value};
 use crate::config::{DdlPolicy, OnError, PipelineConfig, Section, SnapshotMode};
 use crate::error::PipelineError;
 use crate::position::{BinlogPosition, GtidState};
+use crate::source::history::SchemaVersion;
 pub use crate::source::table::TableDef;
 
 /// A `[targets.NAME]` section, by kind.
@@ -188,6 +189,10 @@ pub struct Checkpoint {
     /// The GTID state after the last applied transaction (empty when the
     /// source sends no MariaDB GTIDs).
     pub gtid: GtidState,
+    /// Schema history versions to store with this checkpoint (written by
+    /// the transaction that stores it, each once); read back by
+    /// `Target::checkpoint` as every version stored for the pipeline.
+    pub schema: Vec<Arc<SchemaVersion>>,
 }
 
 impl Checkpoint {
@@ -342,6 +347,29 @@ pub trait Target {
     /// transaction, so its next start copies the tables again
     /// (`sluice reset-checkpoint`, the way out of a purged binlog).
     async fn forget_checkpoint(&mut self, pipeline: &str) -> Result<(), PipelineError>;
+}
+
+/// A schema history version as a target stores it: the position it starts
+/// after, and the shape as JSON (`null`: the table does not exist).
+pub(crate) fn schema_version(
+    database: String,
+    table: String,
+    file: &str,
+    pos: u64,
+    shape: &str,
+) -> Result<Arc<SchemaVersion>, String> {
+    let at = BinlogPosition {
+        file: crate::position::BinlogFile::new(file)?,
+        pos,
+    };
+    let shape = serde_json::from_str(shape)
+        .map_err(|e| format!("schema history row of {database}.{table} at {at}: {e}"))?;
+    Ok(Arc::new(SchemaVersion {
+        database,
+        table,
+        at,
+        shape,
+    }))
 }
 
 /// The bookkeeping row a target transaction writes with its changes.

@@ -299,9 +299,9 @@ fn row_bytes_read_directly_equal_mysql_commons_reading() {
     let Some(EventData::TableMapEvent(tme)) = tm_ev.read_data().unwrap() else {
         panic!("table map")
     };
-    let direct = TableDecoder::new(&tme, tm_ev.data(), &collations).unwrap();
+    let direct = TableDecoder::new(&tme, tm_ev.data(), &collations, None).unwrap();
     assert!(direct.is_direct(), "every column has a layout");
-    let general = TableDecoder::new(&tme, tm_ev.data(), &collations)
+    let general = TableDecoder::new(&tme, tm_ev.data(), &collations, None)
         .unwrap()
         .general();
     let rows_ev = read(&event(ty::WRITE_ROWS, &rows, 0));

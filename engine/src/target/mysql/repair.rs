@@ -73,7 +73,7 @@ impl MysqlTarget {
         .map_err(|e| format!("target `{name}`: locking the checkpoint of `{pipeline}`: {e}"))?;
 
         let src = |e: SourceError| e.to_string();
-        let mut read = ConsistentRead::open(server).await.map_err(src)?;
+        let mut read = ConsistentRead::open(server, &[]).await.map_err(src)?;
         let rows = source
             .read(
                 read.conn(),

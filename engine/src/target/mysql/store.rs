@@ -56,6 +56,27 @@ pub(super) const WRITE_SEGMENT: &str = "INSERT INTO sluice_snapshot \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE binlog_file = VALUES(binlog_file), \
      binlog_pos = VALUES(binlog_pos), upto_key = VALUES(upto_key), rows_copied = VALUES(rows_copied), done = VALUES(done)";
 
+/// The schema history of a source without row metadata
+/// (`source::history`): one row per version of a copied table, keyed by
+/// the binlog position (file suffix and offset) it starts after.
+pub(super) const CREATE_SCHEMA_HISTORY: &str = "CREATE TABLE IF NOT EXISTS sluice_schema_history (
+    pipeline VARCHAR(255) NOT NULL,
+    source_db VARCHAR(64) NOT NULL,
+    source_table VARCHAR(64) NOT NULL,
+    binlog_index BIGINT UNSIGNED NOT NULL,
+    binlog_pos BIGINT UNSIGNED NOT NULL,
+    binlog_file VARCHAR(512) NOT NULL,
+    shape_json LONGTEXT NOT NULL,
+    PRIMARY KEY (pipeline, source_db, source_table, binlog_index, binlog_pos)
+) ENGINE=InnoDB";
+
+pub(super) const WRITE_SCHEMA_VERSION: &str = "INSERT INTO sluice_schema_history \
+     (pipeline, source_db, source_table, binlog_index, binlog_pos, binlog_file, shape_json) VALUES (?, ?, ?, ?, ?, ?, ?) \
+     ON DUPLICATE KEY UPDATE shape_json = VALUES(shape_json)";
+
+pub(super) const READ_SCHEMA_HISTORY: &str = "SELECT source_db, source_table, binlog_file, binlog_pos, shape_json \
+     FROM sluice_schema_history WHERE pipeline = ? ORDER BY source_db, source_table, binlog_index, binlog_pos";
+
 /// Dead letters, the checkpoint or snapshot progress, COMMIT.
 pub(super) async fn finish(
     mut tx: mysql_async::Transaction<'_>,
@@ -102,6 +123,23 @@ pub(super) async fn write_record<Q: Queryable>(
 ) -> Result<(), TxError> {
     match record {
         Record::Checkpoint(cp) => {
+            for v in &cp.schema {
+                let shape = serde_json::to_string(&v.shape).expect("a shape is JSON");
+                tx.exec_drop(
+                    WRITE_SCHEMA_VERSION,
+                    (
+                        pipeline,
+                        &v.database,
+                        &v.table,
+                        v.at.file.index(),
+                        v.at.pos,
+                        v.at.file.name(),
+                        shape,
+                    ),
+                )
+                .await
+                .map_err(|e| (e, "a schema history row".to_owned(), None))?;
+            }
             let gtid = (!cp.gtid.is_empty()).then(|| cp.gtid.to_string());
             tx.exec_drop(
                 WRITE_CHECKPOINT,

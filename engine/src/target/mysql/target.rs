@@ -33,6 +33,7 @@ impl Target for MysqlTarget {
             (WIDEN_GTID, "sluice_checkpoint.gtid"),
             (CREATE_DEAD_LETTER, "sluice_dead_letter"),
             (CREATE_SNAPSHOT, "sluice_snapshot"),
+            (CREATE_SCHEMA_HISTORY, "sluice_schema_history"),
         ] {
             let conn = self.conn().await?;
             let r = conn.query_drop(sql).await;
@@ -93,10 +94,10 @@ impl Target for MysqlTarget {
         let Some((file, pos, gtid)) = row else {
             return Ok(None);
         };
+        let target = self.name.clone();
         let bad = |m: String| {
             PipelineError::definite(format!(
-                "checkpoint of pipeline `{pipeline}` in target `{}` is corrupt: {m}",
-                self.name
+                "checkpoint of pipeline `{pipeline}` in target `{target}` is corrupt: {m}"
             ))
         };
         let position = BinlogPosition {
@@ -108,7 +109,25 @@ impl Target for MysqlTarget {
             .transpose()
             .map_err(bad)?
             .unwrap_or_default();
-        Ok(Some(Checkpoint { position, gtid }))
+        let conn = self.conn().await?;
+        type Row = (String, String, String, u64, String);
+        let rows: Result<Vec<Row>, _> = conn.exec(READ_SCHEMA_HISTORY, (pipeline,)).await;
+        let rows = rows.map_err(|e| {
+            self.conn = None;
+            self.error(e, || "reading the schema history".into())
+        })?;
+        let schema = rows
+            .into_iter()
+            .map(|(database, table, file, pos, shape)| {
+                crate::target::schema_version(database, table, &file, pos, &shape)
+            })
+            .collect::<Result<_, _>>()
+            .map_err(bad)?;
+        Ok(Some(Checkpoint {
+            position,
+            gtid,
+            schema,
+        }))
     }
 
     async fn apply(
@@ -261,6 +280,11 @@ impl Target for MysqlTarget {
             .await?;
             tx.exec_drop(
                 "DELETE FROM sluice_snapshot WHERE pipeline = ?",
+                (pipeline,),
+            )
+            .await?;
+            tx.exec_drop(
+                "DELETE FROM sluice_schema_history WHERE pipeline = ?",
                 (pipeline,),
             )
             .await?;

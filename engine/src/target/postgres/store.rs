@@ -8,11 +8,11 @@ use tokio_postgres::Client;
 
 use super::sql::quote;
 use crate::position::{BinlogFile, BinlogPosition, GtidState};
-use crate::target::{Checkpoint, DeadLetter, Segment, decode_key, encode_key};
+use crate::target::{Checkpoint, DeadLetter, Segment, decode_key, encode_key, schema_version};
 
 /// The statements that create the tables (each idempotent), `{s}` being
 /// the quoted schema.
-fn creates(s: &str) -> [String; 4] {
+fn creates(s: &str) -> [String; 5] {
     [
         format!(
             "CREATE TABLE IF NOT EXISTS {s}.sluice_checkpoint (
@@ -51,6 +51,19 @@ fn creates(s: &str) -> [String; 4] {
                 updated_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (pipeline, source_db, source_table, seq))"
         ),
+        // The schema history of a source without row metadata
+        // (`source::history`), one row per version.
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.sluice_schema_history (
+                pipeline text NOT NULL,
+                source_db text NOT NULL,
+                source_table text NOT NULL,
+                binlog_index bigint NOT NULL,
+                binlog_pos bigint NOT NULL,
+                binlog_file text NOT NULL,
+                shape_json text NOT NULL,
+                PRIMARY KEY (pipeline, source_db, source_table, binlog_index, binlog_pos))"
+        ),
     ]
 }
 
@@ -60,7 +73,7 @@ pub async fn create(client: &Client, schema: &str) -> Result<(), (tokio_postgres
         client.batch_execute(&sql).await.map_err(|e| {
             (
                 e,
-                "creating Sluice's tables (sluice_checkpoint, sluice_dead_letter, sluice_snapshot)"
+                "creating Sluice's tables (sluice_checkpoint, sluice_dead_letter, sluice_snapshot, sluice_schema_history)"
                     .to_owned(),
             )
         })?;
@@ -93,14 +106,40 @@ pub async fn checkpoint(
         return Ok(Ok(None));
     };
     let (file, pos, gtid): (String, i64, Option<String>) = (row.get(0), row.get(1), row.get(2));
+    let history = client
+        .query(
+            &format!(
+                "SELECT source_db, source_table, binlog_file, binlog_pos, shape_json FROM {}.sluice_schema_history \
+                 WHERE pipeline = $1 ORDER BY source_db, source_table, binlog_index, binlog_pos",
+                quote(schema)
+            ),
+            &[&pipeline],
+        )
+        .await?;
     Ok((|| {
         let gtid = gtid
             .map(|g| g.parse::<GtidState>())
             .transpose()?
             .unwrap_or_default();
+        let schema = history
+            .iter()
+            .map(|r| {
+                let pos: i64 = r.get(3);
+                let pos =
+                    u64::try_from(pos).map_err(|_| format!("negative binlog position {pos}"))?;
+                schema_version(
+                    r.get(0),
+                    r.get(1),
+                    r.get::<_, &str>(2),
+                    pos,
+                    r.get::<_, &str>(4),
+                )
+            })
+            .collect::<Result<_, Corrupt>>()?;
         Ok(Some(Checkpoint {
             position: position(&file, pos)?,
             gtid,
+            schema,
         }))
     })())
 }
@@ -123,6 +162,33 @@ pub async fn write_checkpoint(
          binlog_pos = EXCLUDED.binlog_pos, gtid = EXCLUDED.gtid, updated_at = now()",
         quote(schema)
     );
+    if !cp.schema.is_empty() {
+        let version = format!(
+            "INSERT INTO {}.sluice_schema_history \
+             (pipeline, source_db, source_table, binlog_index, binlog_pos, binlog_file, shape_json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pipeline, source_db, source_table, binlog_index, binlog_pos) \
+             DO UPDATE SET shape_json = EXCLUDED.shape_json",
+            quote(schema)
+        );
+        for v in &cp.schema {
+            let shape = serde_json::to_string(&v.shape).expect("a shape is JSON");
+            let index = v.at.file.index() as i64;
+            client
+                .execute(
+                    &version,
+                    &[
+                        &pipeline,
+                        &v.database,
+                        &v.table,
+                        &index,
+                        &pos_param(&v.at),
+                        &v.at.file.name(),
+                        &shape,
+                    ],
+                )
+                .await?;
+        }
+    }
     let gtid = (!cp.gtid.is_empty()).then(|| cp.gtid.to_string());
     client
         .execute(
@@ -273,6 +339,12 @@ pub async fn forget_checkpoint(
         client
             .execute(
                 &format!("DELETE FROM {s}.sluice_snapshot WHERE pipeline = $1"),
+                &[&pipeline],
+            )
+            .await?;
+        client
+            .execute(
+                &format!("DELETE FROM {s}.sluice_schema_history WHERE pipeline = $1"),
                 &[&pipeline],
             )
             .await?;

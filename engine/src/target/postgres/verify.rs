@@ -395,7 +395,7 @@ impl RangeVerify for PostgresTarget {
                 )
                 .await
                 .map_err(fail("locking the checkpoint"))?;
-            let mut read = ConsistentRead::open(server).await.map_err(src)?;
+            let mut read = ConsistentRead::open(server, &[]).await.map_err(src)?;
             let (rows, canon) = self.source_rows(read.conn(), table, target_table, range).await?;
             drop(read);
             let in_source: HashSet<String> = canon.iter().map(|r| key_text(table, r)).collect();
