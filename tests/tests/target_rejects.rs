@@ -107,19 +107,24 @@ async fn dead_letter_stores_each_rejected_row_and_applies_the_rest() {
             .unwrap_or(None);
         n.unwrap_or(0)
     };
-    wait_for(Duration::from_secs(30), "three dead letters", || async {
-        dead_letters().await == 3
+    // MySQL before 8.0.16 parses CHECK constraints and ignores them: there
+    // the negative row is applied, not rejected.
+    let version: String = tgt.query_first("SELECT VERSION()").await.unwrap().unwrap();
+    let checks = version.contains("MariaDB") || !version.starts_with("5.");
+    let want = if checks { 3 } else { 2 };
+    wait_for(Duration::from_secs(30), "the dead letters", || async {
+        dead_letters().await == want
     })
     .await;
-    let rows: Vec<(u32, String, u32)> = tgt
+    let rows: Vec<(u32, String, i32)> = tgt
         .query("SELECT id, name, qty FROM tk_dst.item ORDER BY id")
         .await
         .unwrap();
-    assert_eq!(
-        rows,
-        [(3, "fine".to_owned(), 2)],
-        "the good row and its update applied"
-    );
+    let mut applied = vec![(3, "fine".to_owned(), 2)];
+    if !checks {
+        applied.push((5, "neg".to_owned(), -1));
+    }
+    assert_eq!(rows, applied, "the good rows and the update applied");
     let dead: Vec<(String, String, String, u64)> = tgt
         .query("SELECT source_table, change_json, error, binlog_pos FROM tk_dst.sluice_dead_letter ORDER BY id")
         .await
@@ -134,12 +139,15 @@ async fn dead_letter_stores_each_rejected_row_and_applies_the_rest() {
         errors[0].contains("Data too long") && dead[0].1.contains("way too long"),
         "{dead:?}"
     );
+    if checks {
+        assert!(
+            errors[1].contains("CONSTRAINT") && dead[1].1.contains("\"qty\":-1"),
+            "{dead:?}"
+        );
+    }
+    let last = dead.len() - 1;
     assert!(
-        errors[1].contains("CONSTRAINT") && dead[1].1.contains("\"qty\":-1"),
-        "{dead:?}"
-    );
-    assert!(
-        errors[2].contains("Unknown column") && dead[2].0 == "tk_src.wide",
+        errors[last].contains("Unknown column") && dead[last].0 == "tk_src.wide",
         "{dead:?}"
     );
     // Each names its own transaction's end; the checkpoint written with it

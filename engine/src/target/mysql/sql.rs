@@ -11,7 +11,7 @@ pub fn quote_table(name: &str) -> String {
     name.split('.').map(quote).collect::<Vec<_>>().join(".")
 }
 
-fn quote(ident: &str) -> String {
+pub(super) fn quote(ident: &str) -> String {
     format!("`{}`", ident.replace('`', "``"))
 }
 

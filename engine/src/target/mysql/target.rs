@@ -5,7 +5,7 @@ use mysql_async::TxOpts;
 use mysql_async::prelude::Queryable;
 
 use super::MysqlTarget;
-use super::ddl::ddl_statements;
+use super::ddl::{column_definition, ddl_statements, renamed_columns};
 use super::store::*;
 use crate::error::PipelineError;
 use crate::position::{BinlogPosition, GtidState};
@@ -148,6 +148,9 @@ impl Target for MysqlTarget {
         checkpoint: &Checkpoint,
     ) -> Result<(), PipelineError> {
         for (statement, already_done) in ddl_statements(change) {
+            let Some(statement) = self.dialect(change, statement).await? else {
+                continue;
+            };
             let conn = self.conn().await?;
             match conn.query_drop(&statement).await {
                 Ok(()) => {
@@ -295,5 +298,58 @@ impl Target for MysqlTarget {
             self.conn = None;
             self.error(e, || "deleting the checkpoint".into())
         })
+    }
+}
+
+impl MysqlTarget {
+    /// The statement in the target server's dialect: a `RENAME COLUMN` on a
+    /// server without it (MySQL 5.7, MariaDB before 10.5) becomes `CHANGE
+    /// COLUMN` with each column's definition from `SHOW CREATE TABLE`, so
+    /// type, nullability, default and comment are kept. `None`: every
+    /// column is renamed already (a replay after a crash).
+    async fn dialect(
+        &mut self,
+        change: &SchemaChange<'_>,
+        statement: String,
+    ) -> Result<Option<String>, PipelineError> {
+        self.conn().await?;
+        let Some(pairs) = (!self.rename_column)
+            .then(|| renamed_columns(&statement))
+            .flatten()
+        else {
+            return Ok(Some(statement));
+        };
+        let table = crate::target::mysql::sql::quote_table(&change.targets[0]);
+        let conn = self.conn().await?;
+        let create: Result<Option<(String, String)>, _> =
+            conn.query_first(format!("SHOW CREATE TABLE {table}")).await;
+        let create = match create {
+            Ok(c) => c.map(|c| c.1).unwrap_or_default(),
+            Err(e) => {
+                self.conn = None;
+                return Err(self.error(e, || format!("reading SHOW CREATE TABLE {table}")));
+            }
+        };
+        let mut clauses = Vec::new();
+        for (old, new) in pairs {
+            match column_definition(&create, &old) {
+                Some(def) => clauses.push(format!(
+                    "CHANGE COLUMN {} {} {def}",
+                    crate::target::mysql::sql::quote(&old),
+                    crate::target::mysql::sql::quote(&new)
+                )),
+                None if column_definition(&create, &new).is_some() => {}
+                None => {
+                    return Err(PipelineError::definite(format!(
+                        "target `{}`: cannot rename column `{old}` of {table} to `{new}`: the table has neither column (the target server has no RENAME COLUMN, so Sluice sends CHANGE COLUMN with the column's definition)",
+                        self.name
+                    )));
+                }
+            }
+        }
+        if clauses.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(format!("ALTER TABLE {table} {}", clauses.join(", "))))
     }
 }

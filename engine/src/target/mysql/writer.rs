@@ -58,6 +58,9 @@ pub struct MysqlTarget {
     pub(super) open_rows: Uncommitted,
     /// The server's `max_allowed_packet`, read at connect (0 before).
     pub(super) max_packet: usize,
+    /// Whether the server has `ALTER TABLE … RENAME COLUMN` (read at
+    /// connect); without, a rename is sent as `CHANGE COLUMN`.
+    pub(super) rename_column: bool,
 }
 
 /// How a group is written.
@@ -92,6 +95,7 @@ impl MysqlTarget {
             open: false,
             open_rows: Uncommitted::default(),
             max_packet: 0,
+            rename_column: true,
         })
     }
 
@@ -130,11 +134,13 @@ impl MysqlTarget {
             let mut c = Conn::new(self.opts.clone())
                 .await
                 .map_err(|e| self.error(e, || "cannot connect".into()))?;
-            let packet: Option<u64> = c
-                .query_first("SELECT @@max_allowed_packet")
+            let server: Option<(u64, String)> = c
+                .query_first("SELECT @@max_allowed_packet, @@version")
                 .await
                 .map_err(|e| self.error(e, || "reading max_allowed_packet".into()))?;
-            self.max_packet = packet.unwrap_or(0) as usize;
+            let (packet, version) = server.unwrap_or_default();
+            self.max_packet = packet as usize;
+            self.rename_column = super::ddl::supports_rename_column(&version);
             self.conn = Some(c);
         }
         Ok(self.conn.as_mut().expect("connected above"))
