@@ -54,6 +54,8 @@ start_test_servers() {
   # history), and a MySQL 5.7 target for the MySQL target's suite.
   MYSQL57_SOURCE_PORT=$(start_mysql57 mysql57_source --server-id=57 "${MYSQL57_BINLOG_ARGS[@]}")
   MYSQL57_TARGET_PORT=$(start_mysql57 mysql57_target --server-id=58)
+  # Another GTID source, which has none of the first one's transactions.
+  MYSQL57_OTHER_PORT=$(start_mysql57 mysql57_other --server-id=59 "${MYSQL57_BINLOG_ARGS[@]}")
 
   {
     printf "export SLUICE_TEST_SOURCE=%q\n" "mysql://root@127.0.0.1:$SOURCE_PORT"
@@ -81,5 +83,6 @@ start_test_servers() {
     printf "export SLUICE_BIN=%q\n" "$(realpath -m "${CARGO_TARGET_DIR:-target}")/debug/sluice"
     printf "export SLUICE_TEST_MYSQL57_SOURCE=%q\n" "mysql://root@127.0.0.1:$MYSQL57_SOURCE_PORT"
     printf "export SLUICE_TEST_MYSQL57_TARGET=%q\n" "mysql://root@127.0.0.1:$MYSQL57_TARGET_PORT"
+    printf "export SLUICE_TEST_MYSQL57_OTHER=%q\n" "mysql://root@127.0.0.1:$MYSQL57_OTHER_PORT"
   } >"$SERVERS_DIR/env"
 }

@@ -26,7 +26,7 @@ use crate::pipeline::{Chain, Pipeline};
 use crate::plugin::{Instance, Limits, PluginKind, Registry, Runtime};
 use crate::position::StartFrom;
 use crate::shutdown::Shutdown;
-use crate::source::{self, ReadFrom, Server};
+use crate::source::{self, Server};
 use crate::status::{PluginInfo, State, Status};
 use crate::target::Target;
 use std::sync::Arc;
@@ -350,47 +350,53 @@ async fn run_round(
         }
     }
 
-    // Where the reader starts (module doc).
-    let any_checkpoint = checkpoints.iter().any(Option::is_some);
+    // Where the reader starts (module doc, and `start`).
     let configured = match &config.source.start {
-        StartFrom::Current => Some(
-            server
+        StartFrom::Current => {
+            let (p, set) = server
                 .current_position()
                 .await
-                .map_err(|e| fail(e.to_string()))?,
-        ),
-        StartFrom::Position(p) => Some(p.clone()),
-        StartFrom::Gtid(_) => None,
-    };
-    let from = match (&config.source.start, any_checkpoint) {
-        (StartFrom::Gtid(g), false) => ReadFrom::Gtid(g.clone()),
-        (StartFrom::Gtid(g), true) if checkpoints.iter().any(Option::is_none) => {
-            return Err(fail(format!(
-                "source.start is the GTID {g}, but some pipelines have checkpoints and others not; \
-                 start the new pipelines from a file:pos, or remove the other checkpoints"
-            )));
+                .map_err(|e| fail(e.to_string()))?;
+            Some((p, set))
         }
-        _ => {
-            let mut starts: Vec<_> = checkpoints
-                .iter()
-                .flatten()
-                .map(|c| c.position.clone())
-                .collect();
-            if checkpoints.iter().any(Option::is_none) {
-                starts.extend(configured.clone());
-            }
-            ReadFrom::Position(starts.into_iter().min().expect("at least one pipeline"))
+        StartFrom::Position(p) => {
+            let set = if crate::start::mysql_gtids_on(&mut conn).await {
+                source::snapshot::mysql_gtids_at(&mut conn, p)
+                    .await
+                    .map_err(|e| fail(format!("source.start {p}: {e}")))?
+            } else {
+                Default::default()
+            };
+            Some((p.clone(), set))
         }
+        StartFrom::Gtid(_) | StartFrom::MysqlGtids(_) => None,
     };
-    if let Some(start) = &configured {
+    let (from, from_position) =
+        crate::start::read_from(&config.source.start, &checkpoints, configured.as_ref())
+            .map_err(fail)?;
+    if !row_metadata && let source::ReadFrom::MysqlGtids(set) = &from {
+        crate::start::same_server(&mut conn, set, from_position.as_ref())
+            .await
+            .map_err(fail)?;
+    }
+    if let Some((start, set)) = &configured {
         for p in &mut pipelines {
             p.start_after(start.clone());
+            p.start_gtid_set(set);
         }
     }
-    if let StartFrom::Gtid(state) = &config.source.start {
-        for p in &mut pipelines {
-            p.start_gtid(state);
+    match &config.source.start {
+        StartFrom::Gtid(state) => {
+            for p in &mut pipelines {
+                p.start_gtid(state);
+            }
         }
+        StartFrom::MysqlGtids(set) => {
+            for p in &mut pipelines {
+                p.start_gtid_set(set);
+            }
+        }
+        _ => {}
     }
 
     // A source without row metadata decodes with a schema history
@@ -405,7 +411,7 @@ async fn run_round(
             .flat_map(|p| p.source_tables.clone())
             .collect();
         let stored = checkpoints.iter().flatten().flat_map(|c| c.schema.iter());
-        let h = source::initial_history(&mut conn, tracked, stored, &from)
+        let h = source::initial_history(&mut conn, tracked, stored, from_position.as_ref())
             .await
             .map_err(|e| fail(e.to_string()))?;
         Some(Arc::new(std::sync::Mutex::new(h)))

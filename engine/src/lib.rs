@@ -36,6 +36,7 @@ pub mod reload;
 pub mod server_error;
 pub mod shutdown;
 pub mod source;
+pub mod start;
 pub mod status;
 pub mod target;
 pub mod verify;

@@ -151,6 +151,13 @@ async fn ddl_mid_stream_and_a_restart_older_than_every_change() {
     })
     .await;
     let start = source_position(&mut src).await;
+    // With GTIDs on, a checkpoint also holds the executed set, and a
+    // restart reads by it: rewinding means both.
+    let start_gtids: Option<(String,)> = src
+        .query_first("SELECT @@GLOBAL.gtid_executed")
+        .await
+        .unwrap();
+    let start_gtids = start_gtids.unwrap().0.replace('\n', "");
     // Back to back, faster than Sluice reads them: each shape comes from
     // the statement (a re-read would see the later ones).
     exec(
@@ -205,8 +212,8 @@ async fn ddl_mid_stream_and_a_restart_older_than_every_change() {
     let (file, pos) = start.rsplit_once(':').unwrap();
     exec(&mut tgt, "DELETE FROM m57h_dst.t").await;
     tgt.exec_drop(
-        "UPDATE m57h_dst.sluice_checkpoint SET binlog_file = ?, binlog_pos = ? WHERE pipeline = 'm57h'",
-        (file, pos.parse::<u64>().unwrap()),
+        "UPDATE m57h_dst.sluice_checkpoint SET binlog_file = ?, binlog_pos = ?, gtid = ? WHERE pipeline = 'm57h'",
+        (file, pos.parse::<u64>().unwrap(), &start_gtids),
     )
     .await
     .unwrap();
@@ -220,8 +227,8 @@ async fn ddl_mid_stream_and_a_restart_older_than_every_change() {
     // Without the stored history that restart cannot know the old shape.
     exec(&mut tgt, "DELETE FROM m57h_dst.sluice_schema_history").await;
     tgt.exec_drop(
-        "UPDATE m57h_dst.sluice_checkpoint SET binlog_file = ?, binlog_pos = ? WHERE pipeline = 'm57h'",
-        (file, pos.parse::<u64>().unwrap()),
+        "UPDATE m57h_dst.sluice_checkpoint SET binlog_file = ?, binlog_pos = ?, gtid = ? WHERE pipeline = 'm57h'",
+        (file, pos.parse::<u64>().unwrap(), &start_gtids),
     )
     .await
     .unwrap();

@@ -8,7 +8,7 @@ impl<T: Target> Pipeline<T> {
     /// and is not before the checkpoint.
     pub(super) fn schema_change<'t>(&self, txn: &'t Transaction) -> Option<&'t Ddl> {
         let ddl = txn.ddl.as_ref()?;
-        let done = self.applied(&txn.end);
+        let done = self.applied(txn);
         // A CREATE TABLE ... LIKE concerns the new table only.
         let subjects = match ddl.kind {
             crate::change::DdlKind::CreateTable => &ddl.tables[..ddl.tables.len().min(1)],
@@ -29,6 +29,10 @@ impl<T: Target> Pipeline<T> {
     ) -> Result<(), PipelineError> {
         if let Some(g) = txn.gtid {
             self.gtid.apply(g);
+        }
+        if let Some(g) = txn.mysql_gtid {
+            self.mysql_gtid = Some(g);
+            self.gtid_set.add(g);
         }
         let cp = self.checkpoint_at(txn.end.clone());
         match self.ddl {

@@ -17,7 +17,7 @@ impl<T: Target> Pipeline<T> {
             tracing::info!(pipeline = %self.name, position = %end, "the source sends a large transaction again from its start (it reconnected); rolling back what was applied of it");
             self.target.abandon().await;
         }
-        if self.applied(&txn.end) {
+        if self.applied(&txn) {
             return Ok(());
         }
         match &self.open {

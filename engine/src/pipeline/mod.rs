@@ -109,7 +109,7 @@ use crate::change::{RowChange, TableChanges, TableSchema, Transaction};
 use crate::config::{DdlPolicy, GroupLimits, OnError, PipelineConfig, SnapshotMode, TablePattern};
 use crate::error::PipelineError;
 use crate::metrics as m;
-use crate::position::{BinlogPosition, GtidState, MysqlGtid};
+use crate::position::{BinlogPosition, GtidState, MysqlGtid, MysqlGtidSet};
 use crate::shutdown::Shutdown;
 use crate::source::history::SchemaVersion;
 use crate::status::{State, Status, unix_now};
@@ -137,6 +137,11 @@ pub struct Pipeline<T: Target> {
     group: GroupLimits,
     /// The GTID state after the last transaction taken in.
     gtid: GtidState,
+    /// MySQL: every GTID up to the last transaction taken in.
+    gtid_set: MysqlGtidSet,
+    /// The checkpoint came from the target (or a snapshot stored it), so
+    /// no configured start applies.
+    stored_checkpoint: bool,
     /// The MySQL GTID of the last transaction taken in, for `/status`.
     mysql_gtid: Option<MysqlGtid>,
     snapshot: SnapshotMode,
@@ -183,6 +188,8 @@ impl<T: Target> Pipeline<T> {
             ddl: config.ddl,
             group: config.group,
             gtid: GtidState::default(),
+            gtid_set: MysqlGtidSet::default(),
+            stored_checkpoint: false,
             mysql_gtid: None,
             snapshot: config.snapshot,
             chunk_rows: config.snapshot_chunk_rows,
@@ -210,6 +217,7 @@ impl<T: Target> Pipeline<T> {
         Checkpoint {
             position,
             gtid: self.gtid.clone(),
+            gtid_set: self.gtid_set.clone(),
             schema: self.unstored.clone(),
         }
     }
@@ -231,7 +239,9 @@ impl<T: Target> Pipeline<T> {
             cp.schema.clear();
         }
         if let Some(cp) = &self.checkpoint {
+            self.stored_checkpoint = true;
             self.gtid = cp.gtid.clone();
+            self.gtid_set = cp.gtid_set.clone();
             // After a snapshot, until the stream has passed every segment.
             let segments = self.target.snapshot_progress(&self.name).await?;
             if !segments.is_empty() {
@@ -250,11 +260,7 @@ impl<T: Target> Pipeline<T> {
     /// at or before `start` are skipped.
     pub fn start_after(&mut self, start: BinlogPosition) {
         if self.checkpoint.is_none() {
-            self.checkpoint = Some(Checkpoint {
-                position: start,
-                gtid: GtidState::default(),
-                schema: Vec::new(),
-            });
+            self.checkpoint = Some(Checkpoint::at(start));
         }
     }
 
@@ -267,10 +273,35 @@ impl<T: Target> Pipeline<T> {
         }
     }
 
+    /// The MySQL GTID set a pipeline without a checkpoint starts from:
+    /// every transaction before its start (the set's module doc).
+    pub fn start_gtid_set(&mut self, set: &MysqlGtidSet) {
+        if self.stored_checkpoint {
+            return;
+        }
+        self.gtid_set = set.clone();
+        if let Some(cp) = &mut self.checkpoint {
+            cp.gtid_set = set.clone();
+        }
+    }
+
+    /// The checkpoint, as the pipeline holds it now.
+    pub fn checkpoint(&self) -> Option<&Checkpoint> {
+        self.checkpoint.as_ref()
+    }
+
     /// Whether the target already holds what ends at `end` (the one
     /// exactly-once rule, [`Checkpoint::covers`]).
-    fn applied(&self, end: &BinlogPosition) -> bool {
-        self.checkpoint.as_ref().is_some_and(|c| c.covers(end))
+    /// With MySQL GTIDs the checkpoint's set decides (it holds on any
+    /// server of the replication topology; positions hold on one server
+    /// only), else the position ([`Checkpoint::covers`]).
+    fn applied(&self, txn: &Transaction) -> bool {
+        self.checkpoint
+            .as_ref()
+            .is_some_and(|c| match &txn.mysql_gtid {
+                Some(g) if !c.gtid_set.is_empty() => c.gtid_set.contains(g),
+                _ => c.covers(&txn.end),
+            })
     }
 
     fn target_table(&self, t: &TableChanges) -> String {
@@ -377,7 +408,7 @@ impl<T: Target> Pipeline<T> {
         group: &mut Group,
     ) -> Result<(), PipelineError> {
         self.keep_schema(&txn);
-        if self.applied(&txn.end) {
+        if self.applied(&txn) {
             return Ok(());
         }
         if txn.piece.index == 0 {
@@ -385,8 +416,11 @@ impl<T: Target> Pipeline<T> {
             self.chain.pin();
         }
         let (end, gtid, timestamp, bytes) = (txn.end.clone(), txn.gtid, txn.timestamp, txn.bytes);
-        if txn.mysql_gtid.is_some() {
-            self.mysql_gtid = txn.mysql_gtid;
+        if let Some(g) = txn.mysql_gtid {
+            self.mysql_gtid = Some(g);
+            if txn.piece.last {
+                self.gtid_set.add(g);
+            }
         }
         let tables = &self.tables;
         let copied = |tc: &TableChanges| {

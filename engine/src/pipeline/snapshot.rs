@@ -43,7 +43,7 @@ use crate::error::{ErrorKind, PipelineError};
 use crate::metrics as m;
 use crate::position::BinlogPosition;
 use crate::shutdown::Shutdown;
-use crate::source::snapshot::{ConsistentRead, gtid_at};
+use crate::source::snapshot::{ConsistentRead, gtid_at, mysql_gtids_at};
 use crate::source::{Server, SourceError};
 use crate::status::{SnapshotStatus, State, Status};
 use crate::target::{Checkpoint, Segment, Target};
@@ -155,6 +155,7 @@ impl<T: Target> Pipeline<T> {
         let schemas: Vec<_> = work.iter().map(|(t, _)| t.schema.clone()).collect();
         let estimated: u64 = work.iter().map(|(t, _)| t.estimated_rows).sum();
         let gtid_at_read = read.gtid.clone();
+        let gtid_set_at_read = read.gtid_set.clone();
         tracing::info!(pipeline = %self.name, position = %at, tables = work.len(), rows_estimated = estimated, "snapshot: copying existing rows");
         let mut progress =
             Progress::new(&self.name, self.status.clone(), &at, work.len(), estimated);
@@ -220,15 +221,23 @@ impl<T: Target> Pipeline<T> {
             .map(|s| s.position.clone())
             .min()
             .unwrap_or_else(|| at.clone());
-        let gtid = if start == at {
-            gtid_at_read
+        let (gtid, gtid_set) = if start == at {
+            (gtid_at_read, gtid_set_at_read)
         } else {
             let mut conn = server.connect().await.map_err(source_error)?;
-            gtid_at(&mut conn, &start).await
+            let set = if gtid_set_at_read.is_empty() {
+                Default::default()
+            } else {
+                mysql_gtids_at(&mut conn, &start)
+                    .await
+                    .map_err(PipelineError::definite)?
+            };
+            (gtid_at(&mut conn, &start).await, set)
         };
         let cp = Checkpoint {
             position: start,
             gtid,
+            gtid_set,
             schema: shapes,
         };
         let work = Work::Rows {
@@ -242,6 +251,8 @@ impl<T: Target> Pipeline<T> {
         tracing::info!(pipeline = %self.name, checkpoint = %cp.position, "snapshot done; streaming from the oldest copy's position");
         self.checkpoint = Some(cp.clone());
         self.gtid = cp.gtid.clone();
+        self.gtid_set = cp.gtid_set.clone();
+        self.stored_checkpoint = true;
         let window = Window::new(all);
         self.window = window.open_at(&cp.position).then_some(window);
         Ok(Some(cp))

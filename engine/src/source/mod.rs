@@ -50,7 +50,7 @@ use tokio::sync::{Semaphore, mpsc};
 pub use decode::Collations;
 pub(crate) use reader::Assembler;
 pub use reader::BinlogReader;
-pub use server::{Server, check_variables, has_row_metadata};
+pub use server::{Server, check_has_gtids, check_variables, has_row_metadata};
 
 use history::SchemaHistory;
 
@@ -58,7 +58,7 @@ use crate::backoff::Backoff;
 use crate::config::SourceConfig;
 use crate::metrics as m;
 use crate::pipeline::Queued;
-use crate::position::{BinlogPosition, GtidState};
+use crate::position::{BinlogPosition, GtidState, MysqlGtidSet};
 use crate::shutdown::Shutdown;
 use crate::status::Status;
 
@@ -79,6 +79,8 @@ pub enum ReadFrom {
     Position(BinlogPosition),
     /// MariaDB: after this GTID (`@slave_connect_state`).
     Gtid(GtidState),
+    /// MySQL: every transaction not in this set (`COM_BINLOG_DUMP_GTID`).
+    MysqlGtids(MysqlGtidSet),
 }
 
 impl std::fmt::Display for ReadFrom {
@@ -86,6 +88,7 @@ impl std::fmt::Display for ReadFrom {
         match self {
             ReadFrom::Position(p) => write!(f, "{p}"),
             ReadFrom::Gtid(g) => write!(f, "after GTID state {g}"),
+            ReadFrom::MysqlGtids(g) => write!(f, "after MySQL GTID set {g}"),
         }
     }
 }
@@ -244,16 +247,16 @@ pub async fn initial_history<'a>(
     conn: &mut mysql_async::Conn,
     tracked: Vec<crate::config::TablePattern>,
     stored: impl Iterator<Item = &'a Arc<history::SchemaVersion>>,
-    from: &ReadFrom,
+    from: Option<&BinlogPosition>,
 ) -> Result<SchemaHistory, SourceError> {
     let mut h = SchemaHistory::new(tracked);
     for v in stored {
         h.load((**v).clone());
     }
-    let ReadFrom::Position(start) = from else {
+    let Some(start) = from else {
         return Err(SourceError::Definite {
             position: None,
-            message: "the source writes no row metadata, so Sluice keeps a schema history, which needs a file:pos start (or a snapshot), not a MariaDB GTID".into(),
+            message: "the source writes no row metadata, so Sluice keeps a schema history, which needs a file:pos start (or a snapshot), not a GTID start".into(),
         });
     };
     let tables: Vec<(String, String)> = table::list_tables(conn)
@@ -299,7 +302,7 @@ async fn binlog_gone(server: &Server, from: &ReadFrom, why: String) -> SourceErr
     SourceError::Definite {
         position: match from {
             ReadFrom::Position(p) => Some(p.clone()),
-            ReadFrom::Gtid(_) => None,
+            ReadFrom::Gtid(_) | ReadFrom::MysqlGtids(_) => None,
         },
         message: format!(
             "the source cannot send the binlog from the checkpoint {from} ({why}); {oldest}. \
@@ -360,7 +363,15 @@ async fn stream(
             return Ok(());
         }
         if txn.piece.last {
-            *from = ReadFrom::Position(end);
+            match from {
+                // Reading by GTID: the set grows by each transaction, so a
+                // reconnect (to this server or another) asks for the rest.
+                ReadFrom::MysqlGtids(set) if txn.mysql_gtid.is_some() => {
+                    set.add(txn.mysql_gtid.expect("checked"))
+                }
+                ReadFrom::MysqlGtids(_) => *from = ReadFrom::Position(end),
+                _ => *from = ReadFrom::Position(end),
+            }
         }
     }
 }

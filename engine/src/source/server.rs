@@ -8,12 +8,13 @@ use mysql_async::prelude::Queryable;
 use std::path::PathBuf;
 
 use mysql_async::{BinlogStreamRequest, Conn, Opts, OptsBuilder, SslOpts};
+use mysql_common::packets::{GnoInterval, Sid};
 
 use super::decode::Collations;
 use super::reader::BinlogReader;
 use super::{ReadFrom, SourceError};
 use crate::config::{SourceConfig, Tls};
-use crate::position::{BinlogFile, BinlogPosition};
+use crate::position::{BinlogFile, BinlogPosition, MysqlGtidSet};
 
 /// The server variables row-based CDC needs, with the value each must have.
 const REQUIRED: [(&str, &str); 4] = [
@@ -59,6 +60,64 @@ pub async fn has_row_metadata(conn: &mut Conn) -> Result<bool, mysql_async::Erro
         .query("SHOW GLOBAL VARIABLES LIKE 'binlog_row_metadata'")
         .await?;
     Ok(!rows.is_empty())
+}
+
+/// The server's binlog end and, on MySQL with GTIDs, its executed GTID
+/// set at that end: one `SHOW MASTER STATUS` row, so the two agree.
+pub async fn master_status(conn: &mut Conn) -> Result<(BinlogPosition, MysqlGtidSet), String> {
+    let row: Option<mysql_async::Row> = match conn.query_first("SHOW MASTER STATUS").await {
+        Ok(r) => r,
+        // MySQL 8.4 renamed it.
+        Err(_) => conn
+            .query_first("SHOW BINARY LOG STATUS")
+            .await
+            .map_err(|e| format!("SHOW MASTER STATUS: {e}"))?,
+    };
+    let row =
+        row.ok_or("SHOW MASTER STATUS returned nothing: the source has no binlog (set log_bin)")?;
+    let file: String = row.get(0).unwrap_or_default();
+    let pos: u64 = row.get(1).unwrap_or_default();
+    // MariaDB has no fifth column.
+    let set = match row.get_opt::<Option<String>, _>(4) {
+        Some(Ok(Some(s))) if !s.trim().is_empty() => s
+            .replace('\n', "")
+            .parse::<MysqlGtidSet>()
+            .map_err(|e| format!("SHOW MASTER STATUS Executed_Gtid_Set: {e}"))?,
+        _ => MysqlGtidSet::default(),
+    };
+    Ok((
+        BinlogPosition {
+            file: BinlogFile::new(&file)?,
+            pos,
+        },
+        set,
+    ))
+}
+
+/// Refuse a server that has not executed every transaction of `set` (a
+/// replica behind the primary Sluice read from): reading from it would
+/// wait for transactions that are not there, or, once they are written
+/// anew, copy different ones under the same GTIDs.
+pub async fn check_has_gtids(conn: &mut Conn, set: &MysqlGtidSet) -> Result<(), SourceError> {
+    let row: Option<(String, String)> = conn
+        .exec_first(
+            "SELECT @@GLOBAL.gtid_executed, GTID_SUBTRACT(?, @@GLOBAL.gtid_executed)",
+            (set.to_string(),),
+        )
+        .await
+        .map_err(SourceError::from_mysql)?;
+    let (executed, missing) = row.unwrap_or_default();
+    let missing = missing.replace('\n', "");
+    if missing.trim().is_empty() {
+        return Ok(());
+    }
+    Err(SourceError::Definite {
+        position: None,
+        message: format!(
+            "the source server has not executed every transaction Sluice already copied: Sluice's checkpoint holds {set}, the server's gtid_executed is {}, so {missing} are missing there. Point [source] url at a server that has them (the old primary, or a replica that caught up); reading from this one would lose or mix up changes",
+            executed.replace('\n', "")
+        ),
+    })
 }
 
 /// How long connecting (and setting up a dump) may take.
@@ -145,28 +204,14 @@ impl Server {
     }
 
     /// The end of the binlog right now.
-    pub async fn current_position(&self) -> Result<BinlogPosition, SourceError> {
+    pub async fn current_position(&self) -> Result<(BinlogPosition, MysqlGtidSet), SourceError> {
         let mut conn = self.connect().await?;
-        let row: Option<mysql_async::Row> = match conn.query_first("SHOW MASTER STATUS").await {
-            Ok(r) => r,
-            // MySQL 8.4 renamed it.
-            Err(_) => conn
-                .query_first("SHOW BINARY LOG STATUS")
-                .await
-                .map_err(SourceError::from_mysql)?,
-        };
-        let row = row.ok_or_else(|| SourceError::Definite {
-            position: None,
-            message: "SHOW MASTER STATUS returned nothing: the source has no binlog (set log_bin)"
-                .into(),
-        })?;
-        let file: String = row.get(0).unwrap_or_default();
-        let pos: u64 = row.get(1).unwrap_or_default();
-        let file = BinlogFile::new(&file).map_err(|message| SourceError::Definite {
-            position: None,
-            message,
-        })?;
-        Ok(BinlogPosition { file, pos })
+        master_status(&mut conn)
+            .await
+            .map_err(|message| SourceError::Definite {
+                position: None,
+                message,
+            })
     }
 
     /// Open a dump connection at `from` and wrap it in a reader.
@@ -208,6 +253,21 @@ impl Server {
                 let name = p.file.name().as_bytes().to_vec();
                 let req = request.with_filename(&name).with_pos(p.pos);
                 conn.get_binlog_stream(req).await
+            }
+            ReadFrom::MysqlGtids(set) => {
+                check_has_gtids(&mut conn, set).await?;
+                let sids: Vec<Sid<'static>> = set
+                    .intervals()
+                    .map(|(uuid, iv)| {
+                        Sid::new(*uuid).with_intervals(
+                            iv.iter()
+                                .map(|&(a, b)| GnoInterval::new(a, b + 1))
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                conn.get_binlog_stream(request.with_gtid().with_gtid_set(sids).with_pos(4u64))
+                    .await
             }
             ReadFrom::Gtid(g) => {
                 conn.exec_drop("SET @slave_connect_state = ?", (g.to_string(),))

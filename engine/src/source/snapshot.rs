@@ -37,7 +37,7 @@ use super::table::{SqlTable, list_tables};
 use super::{Server, SourceError};
 use crate::change::Value;
 use crate::config::TablePattern;
-use crate::position::{BinlogFile, BinlogPosition, GtidState};
+use crate::position::{BinlogFile, BinlogPosition, GtidState, MysqlGtidSet};
 
 /// An open consistent read of the source.
 pub struct ConsistentRead {
@@ -46,6 +46,8 @@ pub struct ConsistentRead {
     pub position: BinlogPosition,
     /// The GTID state at `position` (empty when the server cannot say).
     pub gtid: GtidState,
+    /// MySQL: every GTID executed at `position` (empty without GTIDs).
+    pub gtid_set: MysqlGtidSet,
     /// On a server without row metadata: the shapes of the tables the
     /// patterns follow, exactly at `position`.
     pub shapes: Vec<SchemaVersion>,
@@ -124,6 +126,7 @@ impl ConsistentRead {
             conn,
             position,
             gtid,
+            gtid_set: MysqlGtidSet::default(),
             shapes: Vec::new(),
             lock_held: None,
         })
@@ -180,12 +183,13 @@ impl ConsistentRead {
             conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
                 .await
                 .map_err(sql)?;
-            let position = super::history::reread::binlog_end(&mut conn)
-                .await
-                .map_err(|message| SourceError::Definite {
-                    position: None,
-                    message,
-                })?;
+            let (position, gtid_set) =
+                super::server::master_status(&mut conn)
+                    .await
+                    .map_err(|message| SourceError::Definite {
+                        position: None,
+                        message,
+                    })?;
             let mut shapes = Vec::new();
             for (database, table) in &tables {
                 let shape = TableShape::load(&mut conn, database, table)
@@ -198,14 +202,14 @@ impl ConsistentRead {
                     shape,
                 });
             }
-            Ok::<_, SourceError>((position, shapes))
+            Ok::<_, SourceError>((position, gtid_set, shapes))
         }
         .await;
         let unlocked = conn.query_drop("UNLOCK TABLES").await;
         // Writers wait from the moment the lock is asked for (the server
         // takes the global lock, then waits for running statements).
         let held = asked.elapsed();
-        let (position, shapes) = read?;
+        let (position, gtid_set, shapes) = read?;
         unlocked.map_err(sql)?;
         crate::metrics::snapshot_lock(held);
         tracing::info!(
@@ -219,6 +223,7 @@ impl ConsistentRead {
             conn,
             position,
             gtid: GtidState::default(),
+            gtid_set,
             shapes,
             lock_held: Some(held),
         })
@@ -315,4 +320,50 @@ pub async fn gtid_at(conn: &mut Conn, position: &BinlogPosition) -> GtidState {
         .flatten()
         .and_then(|s| s.parse().ok())
         .unwrap_or_default()
+}
+
+/// MySQL: every GTID executed at a position of the server's binlog: the
+/// `PREVIOUS_GTIDS` of its file plus each GTID before it in the file
+/// (`position::mysql_gtid`, # Why a stored set is complete).
+pub async fn mysql_gtids_at(
+    conn: &mut Conn,
+    position: &BinlogPosition,
+) -> Result<MysqlGtidSet, String> {
+    let mut set = MysqlGtidSet::default();
+    let mut from = 4u64;
+    let file = position
+        .file
+        .name()
+        .replace('\\', "\\\\")
+        .replace('\'', "''");
+    loop {
+        let sql = format!("SHOW BINLOG EVENTS IN '{file}' FROM {from} LIMIT 1000");
+        let rows: Vec<mysql_async::Row> =
+            conn.query(&sql).await.map_err(|e| format!("{sql}: {e}"))?;
+        let n = rows.len();
+        for row in rows {
+            let at: u64 = row.get(1).unwrap_or(0);
+            if at >= position.pos {
+                return Ok(set);
+            }
+            let kind: String = row.get(2).unwrap_or_default();
+            let info: String = row.get(5).unwrap_or_default();
+            let text = match kind.as_str() {
+                "Previous_gtids" => info.trim().to_owned(),
+                // SET @@SESSION.GTID_NEXT= 'uuid:n'
+                "Gtid" => info.split('\'').nth(1).unwrap_or_default().to_owned(),
+                _ => String::new(),
+            };
+            if !text.is_empty() {
+                let more: MysqlGtidSet = text.parse().map_err(|e| {
+                    format!("the {kind} event at {} {at}: {e}", position.file.name())
+                })?;
+                set.extend(&more);
+            }
+            from = row.get(4).unwrap_or(at);
+        }
+        if n < 1000 {
+            return Ok(set);
+        }
+    }
 }

@@ -45,7 +45,7 @@ pub use verify::{Digest, KeyRange, RangeVerify, Repaired};
 use crate::change::{Ddl, Op, RowChange, TableSchema, Value};
 use crate::config::{DdlPolicy, OnError, PipelineConfig, Section, SnapshotMode};
 use crate::error::PipelineError;
-use crate::position::{BinlogPosition, GtidState};
+use crate::position::{BinlogPosition, GtidState, MysqlGtidSet};
 use crate::source::history::SchemaVersion;
 pub use crate::source::table::TableDef;
 
@@ -189,6 +189,10 @@ pub struct Checkpoint {
     /// The GTID state after the last applied transaction (empty when the
     /// source sends no MariaDB GTIDs).
     pub gtid: GtidState,
+    /// MySQL: every GTID executed up to `position` (empty when the source
+    /// has no GTIDs). Stored in the same column as `gtid`: the two forms
+    /// cannot be mistaken (`0-1-42` against `uuid:1-42`).
+    pub gtid_set: MysqlGtidSet,
     /// Schema history versions to store with this checkpoint (written by
     /// the transaction that stores it, each once); read back by
     /// `Target::checkpoint` as every version stored for the pipeline.
@@ -200,6 +204,37 @@ impl Checkpoint {
     /// one) that ends at or before the checkpoint is already in the target.
     pub fn covers(&self, end: &BinlogPosition) -> bool {
         *end <= self.position
+    }
+
+    /// The text stored for the GTIDs: the MySQL set, else the MariaDB
+    /// state; `None` when the source sends neither.
+    pub(crate) fn gtid_text(&self) -> Option<String> {
+        if !self.gtid_set.is_empty() {
+            Some(self.gtid_set.to_string())
+        } else {
+            (!self.gtid.is_empty()).then(|| self.gtid.to_string())
+        }
+    }
+}
+
+/// The GTIDs of a stored checkpoint, read back from `Checkpoint::gtid_text`.
+pub(crate) fn parse_gtids(text: Option<&str>) -> Result<(GtidState, MysqlGtidSet), String> {
+    match text {
+        None => Ok(Default::default()),
+        Some(t) if MysqlGtidSet::looks_like(t) => Ok((GtidState::default(), t.parse()?)),
+        Some(t) => Ok((t.parse()?, MysqlGtidSet::default())),
+    }
+}
+
+impl Checkpoint {
+    /// A checkpoint at `position` without GTIDs or schema versions.
+    pub fn at(position: BinlogPosition) -> Checkpoint {
+        Checkpoint {
+            position,
+            gtid: GtidState::default(),
+            gtid_set: MysqlGtidSet::default(),
+            schema: Vec::new(),
+        }
     }
 }
 

@@ -33,21 +33,6 @@ pub struct LaterDdl {
     pub statement: String,
 }
 
-/// The server's current binlog end.
-pub async fn binlog_end(conn: &mut Conn) -> Result<BinlogPosition, String> {
-    let row: Option<mysql_async::Row> = conn
-        .query_first("SHOW MASTER STATUS")
-        .await
-        .map_err(|e| format!("SHOW MASTER STATUS: {e}"))?;
-    let row = row.ok_or("SHOW MASTER STATUS returned nothing: the source has no binlog")?;
-    let file: String = row.get(0).ok_or("SHOW MASTER STATUS: no file")?;
-    let pos: u64 = row.get(1).ok_or("SHOW MASTER STATUS: no position")?;
-    Ok(BinlogPosition {
-        file: BinlogFile::new(&file)?,
-        pos,
-    })
-}
-
 /// Read the shapes of `tables` and prove them valid after `at`; on
 /// success they are added to `history` as versions at `at`.
 pub async fn reread(
@@ -63,7 +48,7 @@ pub async fn reread(
             .map_err(|e| format!("reading the columns of {d}.{t} from information_schema: {e}"))?;
         shapes.push(shape);
     }
-    let now = binlog_end(conn).await?;
+    let (now, _) = crate::source::server::master_status(conn).await?;
     if let Some(later) = first_ddl(conn, at, &now, tables).await? {
         return Ok(Err(later));
     }

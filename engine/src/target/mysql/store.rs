@@ -140,7 +140,7 @@ pub(super) async fn write_record<Q: Queryable>(
                 .await
                 .map_err(|e| (e, "a schema history row".to_owned(), None))?;
             }
-            let gtid = (!cp.gtid.is_empty()).then(|| cp.gtid.to_string());
+            let gtid = cp.gtid_text();
             tx.exec_drop(
                 WRITE_CHECKPOINT,
                 (pipeline, cp.position.file.name(), cp.position.pos, gtid),

@@ -8,7 +8,7 @@ use super::MysqlTarget;
 use super::ddl::{column_definition, ddl_statements, renamed_columns};
 use super::store::*;
 use crate::error::PipelineError;
-use crate::position::{BinlogPosition, GtidState};
+use crate::position::BinlogPosition;
 use crate::target::{
     Capabilities, Checkpoint, DdlSupport, DeadLetter, Record, Routed, SchemaChange, Segment,
     TableDef, Target, decode_key,
@@ -104,11 +104,7 @@ impl Target for MysqlTarget {
             file: crate::position::BinlogFile::new(&file).map_err(bad)?,
             pos,
         };
-        let gtid = gtid
-            .map(|g| g.parse::<GtidState>())
-            .transpose()
-            .map_err(bad)?
-            .unwrap_or_default();
+        let (gtid, gtid_set) = crate::target::parse_gtids(gtid.as_deref()).map_err(bad)?;
         let conn = self.conn().await?;
         type Row = (String, String, String, u64, String);
         let rows: Result<Vec<Row>, _> = conn.exec(READ_SCHEMA_HISTORY, (pipeline,)).await;
@@ -126,6 +122,7 @@ impl Target for MysqlTarget {
         Ok(Some(Checkpoint {
             position,
             gtid,
+            gtid_set,
             schema,
         }))
     }

@@ -7,7 +7,7 @@
 use tokio_postgres::Client;
 
 use super::sql::quote;
-use crate::position::{BinlogFile, BinlogPosition, GtidState};
+use crate::position::{BinlogFile, BinlogPosition};
 use crate::target::{Checkpoint, DeadLetter, Segment, decode_key, encode_key, schema_version};
 
 /// The statements that create the tables (each idempotent), `{s}` being
@@ -117,10 +117,7 @@ pub async fn checkpoint(
         )
         .await?;
     Ok((|| {
-        let gtid = gtid
-            .map(|g| g.parse::<GtidState>())
-            .transpose()?
-            .unwrap_or_default();
+        let (gtid, gtid_set) = crate::target::parse_gtids(gtid.as_deref())?;
         let schema = history
             .iter()
             .map(|r| {
@@ -139,6 +136,7 @@ pub async fn checkpoint(
         Ok(Some(Checkpoint {
             position: position(&file, pos)?,
             gtid,
+            gtid_set,
             schema,
         }))
     })())
@@ -189,7 +187,7 @@ pub async fn write_checkpoint(
                 .await?;
         }
     }
-    let gtid = (!cp.gtid.is_empty()).then(|| cp.gtid.to_string());
+    let gtid = cp.gtid_text();
     client
         .execute(
             &sql,

@@ -1,0 +1,152 @@
+//! Where the one binlog reader starts (the module doc of `engine`, # Where
+//! reading starts): the oldest of the pipelines' checkpoints and, for the
+//! pipelines without one, the configured start.
+//!
+//! # MySQL GTIDs
+//! When the oldest start carries a MySQL GTID set (the source has
+//! `gtid_mode=ON`), the reader asks for every transaction not in it
+//! (`COM_BINLOG_DUMP_GTID`) instead of a file and offset. A set names the
+//! same transactions on every server of a replication topology, so the
+//! same checkpoint resumes on a promoted replica; the server refuses a
+//! set it has not executed (`Server::check_has`). Pipelines then skip by
+//! GTID, not by position (`Pipeline::applied`).
+
+use mysql_async::Conn;
+use mysql_async::prelude::Queryable;
+
+use crate::position::{BinlogPosition, MysqlGtidSet, StartFrom};
+use crate::source::ReadFrom;
+use crate::target::Checkpoint;
+
+/// Whether the source is MySQL with `gtid_mode=ON` (MariaDB has no such
+/// variable).
+pub async fn mysql_gtids_on(conn: &mut Conn) -> bool {
+    let row: Result<Option<(String, String)>, _> = conn
+        .query_first("SHOW GLOBAL VARIABLES LIKE 'gtid_mode'")
+        .await;
+    matches!(row, Ok(Some((_, v))) if v.eq_ignore_ascii_case("ON"))
+}
+
+/// Where the reader starts, from the pipelines' checkpoints (`None`: the
+/// pipeline has none) and the configured start resolved to a position and
+/// the GTID set executed there (`None` for a GTID start). Also returns
+/// the position of the start chosen, when it has one.
+pub fn read_from(
+    start: &StartFrom,
+    checkpoints: &[Option<Checkpoint>],
+    configured: Option<&(BinlogPosition, MysqlGtidSet)>,
+) -> Result<(ReadFrom, Option<BinlogPosition>), String> {
+    let any_checkpoint = checkpoints.iter().any(Option::is_some);
+    let all_checkpoints = checkpoints.iter().all(Option::is_some);
+    match (start, any_checkpoint) {
+        (StartFrom::Gtid(g), false) => return Ok((ReadFrom::Gtid(g.clone()), None)),
+        (StartFrom::MysqlGtids(s), false) => return Ok((ReadFrom::MysqlGtids(s.clone()), None)),
+        (StartFrom::Gtid(_) | StartFrom::MysqlGtids(_), true) if !all_checkpoints => {
+            return Err(
+                "source.start is a GTID start, but some pipelines have checkpoints and others not; \
+                 start the new pipelines from a file:pos, or remove the other checkpoints"
+                    .to_owned(),
+            );
+        }
+        _ => {}
+    }
+    let mut starts: Vec<(BinlogPosition, MysqlGtidSet)> = checkpoints
+        .iter()
+        .flatten()
+        .map(|c| (c.position.clone(), c.gtid_set.clone()))
+        .collect();
+    if !all_checkpoints {
+        starts.extend(configured.cloned());
+    }
+    let (position, set) = starts
+        .into_iter()
+        .min_by(|a, b| a.0.cmp(&b.0))
+        .ok_or("no pipeline to start")?;
+    Ok(if set.is_empty() {
+        (ReadFrom::Position(position.clone()), Some(position))
+    } else {
+        (ReadFrom::MysqlGtids(set), Some(position))
+    })
+}
+
+/// On a source decoded with a schema history (keyed by one server's
+/// positions), reading by GTID set is allowed only on the server the
+/// checkpoint's position belongs to: the set executed at that position on
+/// this server must be the checkpoint's set. On another server (a promoted
+/// replica) the history's positions mean nothing: refused, never guessed.
+/// A server lacking some of the set's transactions is refused first
+/// (`check_has_gtids`, which opening the dump runs too).
+pub async fn same_server(
+    conn: &mut Conn,
+    set: &MysqlGtidSet,
+    position: Option<&BinlogPosition>,
+) -> Result<(), String> {
+    crate::source::check_has_gtids(conn, set)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(position) = position else {
+        return Err("the source writes no row metadata, so Sluice keeps a schema history keyed by binlog position, and a GTID start without a checkpoint has none: start from \"current\", a file:pos, or a snapshot".into());
+    };
+    let here = crate::source::snapshot::mysql_gtids_at(conn, position)
+        .await
+        .unwrap_or_default();
+    if here != *set {
+        return Err(format!(
+            "the checkpoint's position {position} is not this server's: there it follows {here}, and the checkpoint holds {set}. On a source without row metadata the schema history is keyed by the positions of the server it was read from, so moving to another server (a promoted replica) needs a new snapshot: `sluice reset-checkpoint`, then start with snapshot = \"initial\""
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SID: &str = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+
+    fn cp(pos: u64, set: &str) -> Option<Checkpoint> {
+        let mut c = Checkpoint::at(format!("binlog.000001:{pos}").parse().unwrap());
+        c.gtid_set = set.parse().unwrap();
+        Some(c)
+    }
+
+    #[test]
+    fn the_oldest_start_wins_and_brings_its_gtid_set() {
+        let s1 = format!("{SID}:1-5");
+        let s2 = format!("{SID}:1-9");
+        let (from, at) =
+            read_from(&StartFrom::Current, &[cp(900, &s2), cp(500, &s1)], None).unwrap();
+        assert_eq!(from, ReadFrom::MysqlGtids(s1.parse().unwrap()));
+        assert_eq!(
+            at,
+            Some("binlog.000001:500".parse().unwrap()),
+            "and its position"
+        );
+        let from = read_from(&StartFrom::Current, &[cp(900, ""), cp(500, "")], None)
+            .unwrap()
+            .0;
+        assert_eq!(
+            from,
+            ReadFrom::Position("binlog.000001:500".parse().unwrap())
+        );
+        // A new pipeline starts at the configured position, older here.
+        let configured = (
+            "binlog.000001:100".parse().unwrap(),
+            format!("{SID}:1-2").parse().unwrap(),
+        );
+        let from = read_from(
+            &StartFrom::Current,
+            &[cp(900, &s2), None],
+            Some(&configured),
+        )
+        .unwrap()
+        .0;
+        assert_eq!(from, ReadFrom::MysqlGtids(configured.1.clone()));
+        let gtid_start = StartFrom::MysqlGtids(s1.parse().unwrap());
+        assert_eq!(
+            read_from(&gtid_start, &[None], None).unwrap().0,
+            ReadFrom::MysqlGtids(s1.parse().unwrap())
+        );
+        assert!(read_from(&gtid_start, &[cp(900, &s2), None], None).is_err());
+    }
+}
