@@ -281,6 +281,7 @@ pub fn register(pipeline: &str, target: &str, plugins: &[String]) {
     gauge!(QUEUE_BYTES, "stage" => "pipeline", "pipeline" => pipeline.to_owned()).increment(0.0);
     counter!(SNAPSHOT_ROWS, "pipeline" => pipeline.to_owned()).increment(0);
     gauge!(SNAPSHOT_TABLES_REMAINING, "pipeline" => pipeline.to_owned()).increment(0.0);
+    gauge!(SNAPSHOT_LOCK_SECONDS).increment(0.0);
     for outcome in ["applied", "ignored"] {
         counter!(SCHEMA_CHANGES, "pipeline" => pipeline.to_owned(), "outcome" => outcome)
             .increment(0);

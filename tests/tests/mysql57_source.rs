@@ -336,3 +336,77 @@ async fn what_the_history_cannot_know_stops_loudly() {
     exec(&mut src, "DROP DATABASE m57s_src").await;
     exec(&mut tgt, "DROP DATABASE m57s_dst").await;
 }
+
+/// The accounts MySQL 5.7 offers: `mysql_native_password` works;
+/// `sha256_password` is a plugin the driver does not speak, refused at
+/// once with the plugin named and the way out, never retried for ever.
+#[tokio::test(flavor = "multi_thread")]
+async fn native_password_accounts_work_and_sha256_ones_are_refused_clearly() {
+    let env = env();
+    let dir = scratch("mysql57_auth");
+    let mut src = connect(&source()).await;
+    let mut tgt = connect(&env.target).await;
+    recreate(
+        &mut src,
+        "m57a_src",
+        "CREATE TABLE {db}.t (id INT PRIMARY KEY)",
+    )
+    .await;
+    recreate(
+        &mut tgt,
+        "m57a_dst",
+        "CREATE TABLE {db}.t (id INT PRIMARY KEY)",
+    )
+    .await;
+    exec(
+        &mut src,
+        "DROP USER IF EXISTS 'm57_native'@'%', 'm57_sha'@'%';
+        CREATE USER 'm57_native'@'%' IDENTIFIED WITH mysql_native_password BY 'n4tive';
+        CREATE USER 'm57_sha'@'%' IDENTIFIED WITH sha256_password BY 'sh4';
+        GRANT SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'm57_native'@'%', 'm57_sha'@'%'",
+    )
+    .await;
+    let (_, hostport) = source()
+        .split_once('@')
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .unwrap();
+    let port = free_port();
+    let config = |user: &str| {
+        config_head(&format!("mysql://{user}@{hostport}"), 5705, "current", port)
+            + &mysql_target(&env, "dst", "m57a_dst")
+            + "\n[[pipelines]]\nname = \"m57a\"\nsource_tables = [\"m57a_src.t\"]\ntarget = \"dst\"\n"
+    };
+    write_config(&dir, &config("m57_native:n4tive"));
+    let mut sluice = Sluice::start(&env, &dir, port);
+    exec(&mut src, "INSERT INTO m57a_src.t VALUES (1)").await;
+    wait_for(
+        Duration::from_secs(30),
+        "the row, read as m57_native",
+        || async {
+            let mut t = connect(&env.target).await;
+            rows(&mut t, "SELECT id FROM m57a_dst.t").await.len() == 1
+        },
+    )
+    .await;
+    assert!(sluice.stop().success(), "{}", sluice.log_text());
+
+    exec(&mut tgt, "DELETE FROM m57a_dst.sluice_checkpoint").await;
+    write_config(&dir, &config("m57_sha:sh4"));
+    let mut sluice = Sluice::start(&env, &dir, port);
+    let status = sluice
+        .wait(Duration::from_secs(30))
+        .expect("sluice stops at once");
+    let log = sluice.log_text();
+    assert!(!status.success(), "{log}");
+    assert!(
+        log.contains("authenticates with the plugin sha256_password")
+            && log.contains("IDENTIFIED WITH mysql_native_password"),
+        "{log}"
+    );
+    exec(
+        &mut src,
+        "DROP USER 'm57_native'@'%', 'm57_sha'@'%';\nDROP DATABASE m57a_src",
+    )
+    .await;
+    exec(&mut tgt, "DROP DATABASE m57a_dst").await;
+}

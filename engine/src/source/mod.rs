@@ -50,7 +50,7 @@ use tokio::sync::{Semaphore, mpsc};
 pub use decode::Collations;
 pub(crate) use reader::Assembler;
 pub use reader::BinlogReader;
-pub use server::{Server, check_has_gtids, check_variables, has_row_metadata};
+pub use server::{Server, check_has_gtids, check_variables, has_row_metadata, unknown_auth_plugin};
 
 use history::SchemaHistory;
 

@@ -120,6 +120,16 @@ pub async fn check_has_gtids(conn: &mut Conn, set: &MysqlGtidSet) -> Result<(), 
     })
 }
 
+/// The message for an account whose authentication plugin the MySQL
+/// driver (mysql_async) does not speak, with the way out.
+pub fn unknown_auth_plugin(side: &str, name: &str) -> String {
+    format!(
+        "cannot log in to the {side}: its account authenticates with the plugin {name}, which Sluice's MySQL driver does not speak \
+         (it speaks mysql_native_password, and caching_sha2_password over TLS or over plain TCP with the server's RSA key). \
+         Change the account, e.g. ALTER USER 'sluice'@'%' IDENTIFIED WITH mysql_native_password BY '...'"
+    )
+}
+
 /// How long connecting (and setting up a dump) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -199,6 +209,14 @@ impl Server {
                     }
                 ),
             },
+            // Retrying cannot help an account whose plugin the driver
+            // does not speak (MySQL 5.7's sha256_password).
+            mysql_async::Error::Driver(mysql_async::DriverError::UnknownAuthPlugin { name }) => {
+                SourceError::Definite {
+                    position: None,
+                    message: unknown_auth_plugin("source", &name),
+                }
+            }
             other => SourceError::Disconnected(format!("cannot connect to the source: {other}")),
         })
     }

@@ -346,7 +346,16 @@ fn alter_inner(statement: &str, before: &TableShape) -> Option<(TableShape, Opti
         }
         let mut keys = key_names(&shape);
         if p.eat("ADD") {
-            if p.kw("INDEX")
+            if p.eat("CONSTRAINT") {
+                // ADD CONSTRAINT [name] FOREIGN KEY|UNIQUE|CHECK …: no
+                // column changes; a PRIMARY KEY one is not read.
+                let kind = |p: &P| p.kw("FOREIGN") || p.kw("UNIQUE") || p.kw("CHECK");
+                if !kind(&p) {
+                    p.word()?;
+                }
+                kind(&p).then_some(())?;
+                p.skip_item();
+            } else if p.kw("INDEX")
                 || p.kw("KEY")
                 || p.kw("UNIQUE")
                 || p.kw("FULLTEXT")
@@ -441,9 +450,36 @@ fn alter_inner(statement: &str, before: &TableShape) -> Option<(TableShape, Opti
         } else if p.eat("RENAME") {
             if p.kw("INDEX") || p.kw("KEY") {
                 p.skip_item();
+            } else if p.eat("COLUMN") {
+                // MySQL 8 and MariaDB 10.5: RENAME COLUMN a TO b.
+                let old = p.word()?;
+                p.eat("TO").then_some(())?;
+                let new = p.word()?;
+                let i = shape
+                    .columns
+                    .iter()
+                    .position(|c| c.name.eq_ignore_ascii_case(&old))?;
+                shape.columns[i].name = new.clone();
+                for k in keys.iter_mut() {
+                    if k.eq_ignore_ascii_case(&old) {
+                        *k = new.clone();
+                    }
+                }
             } else {
                 let _ = p.eat("TO") || p.eat("AS");
                 rename = Some(p.table()?);
+            }
+        } else if p.kw("DEFAULT") || p.kw("CHARSET") || p.kw("CHARACTER") {
+            // [DEFAULT] CHARSET [=] x: the charset of columns added later.
+            p.eat("DEFAULT");
+            if !(p.eat("CHARSET") || (p.eat("CHARACTER") && p.eat("SET"))) {
+                return None;
+            }
+            p.punct('=');
+            shape.charset = Some(p.word()?.to_ascii_lowercase());
+            if p.eat("COLLATE") {
+                p.punct('=');
+                p.word()?;
             }
         } else if [
             "ENGINE",

@@ -112,6 +112,11 @@ impl TableSql {
 pub fn classify(e: &mysql_async::Error) -> ErrorKind {
     match e {
         mysql_async::Error::Server(s) => crate::server_error::target_kind(s.code),
+        // An account whose plugin the driver does not speak: retrying
+        // cannot help (the message says what to change).
+        mysql_async::Error::Driver(mysql_async::DriverError::UnknownAuthPlugin { .. }) => {
+            ErrorKind::Definite
+        }
         mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => ErrorKind::Transient,
         _ => ErrorKind::Definite,
     }

@@ -124,6 +124,15 @@ impl MysqlTarget {
                 {
                     format!("target `{}`: {}: {e}; {hint}", self.name, what())
                 }
+                mysql_async::Error::Driver(mysql_async::DriverError::UnknownAuthPlugin {
+                    name,
+                }) => {
+                    format!(
+                        "target `{}`: {}",
+                        self.name,
+                        crate::source::unknown_auth_plugin("target", name)
+                    )
+                }
                 _ => format!("target `{}`: {}: {e}", self.name, what()),
             },
         }
