@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 
+from e2e import free_port
 from mariadb_cli import client, sql
 
 SRC = int(os.environ["SOURCE_PORT"])
@@ -30,15 +31,6 @@ BIN = os.environ["SLUICE_BIN"]
 WORK = os.environ["WORK"]
 RUNS = int(os.environ.get("BENCH_REPEAT", "5"))
 ROWS = 200_000
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def writer(stop):
