@@ -150,14 +150,20 @@ async fn ddl_mid_stream_and_a_restart_older_than_every_change() {
         code == 200 && body.contains("streaming")
     })
     .await;
-    let start = source_position(&mut src).await;
     // With GTIDs on, a checkpoint also holds the executed set, and a
-    // restart reads by it: rewinding means both.
-    let start_gtids: Option<(String,)> = src
-        .query_first("SELECT @@GLOBAL.gtid_executed")
+    // restart reads by it: rewinding means both, read from one SHOW MASTER
+    // STATUS row (other tests write to this server at the same time).
+    let status: mysql_async::Row = src
+        .query_first("SHOW MASTER STATUS")
         .await
+        .unwrap()
         .unwrap();
-    let start_gtids = start_gtids.unwrap().0.replace('\n', "");
+    let start = format!(
+        "{}:{}",
+        status.get::<String, _>(0).unwrap(),
+        status.get::<u64, _>(1).unwrap()
+    );
+    let start_gtids = status.get::<String, _>(4).unwrap().replace('\n', "");
     // Back to back, faster than Sluice reads them: each shape comes from
     // the statement (a re-read would see the later ones).
     exec(
