@@ -91,6 +91,15 @@ impl MysqlGtidSet {
     /// and not touching.
     pub(super) fn insert(&mut self, sid: [u8; 16], a: u64, b: u64) {
         let iv = self.0.entry(sid).or_default();
+        // The usual case, each transaction's GTID right after the last:
+        // grow the last interval in place (no sort, no allocation).
+        if let Some(last) = iv.last_mut()
+            && last.0 <= a
+            && a <= last.1.saturating_add(1)
+        {
+            last.1 = last.1.max(b);
+            return;
+        }
         iv.push((a, b));
         iv.sort_unstable();
         let mut merged: Vec<(u64, u64)> = Vec::with_capacity(iv.len());
