@@ -56,6 +56,10 @@ start_test_servers() {
   MYSQL57_TARGET_PORT=$(start_mysql57 mysql57_target --server-id=58)
   # Another GTID source, which has none of the first one's transactions.
   MYSQL57_OTHER_PORT=$(start_mysql57 mysql57_other --server-id=59 "${MYSQL57_BINLOG_ARGS[@]}")
+  # A primary and a replica for the failover test, which kills the primary
+  # and promotes the replica (the test sets up the replication).
+  MYSQL57_PRIMARY_PORT=$(start_mysql57 mysql57_primary --server-id=60 "${MYSQL57_BINLOG_ARGS[@]}")
+  MYSQL57_REPLICA_PORT=$(start_mysql57 mysql57_replica --server-id=61 "${MYSQL57_BINLOG_ARGS[@]}")
 
   {
     printf "export SLUICE_TEST_SOURCE=%q\n" "mysql://root@127.0.0.1:$SOURCE_PORT"
@@ -84,5 +88,8 @@ start_test_servers() {
     printf "export SLUICE_TEST_MYSQL57_SOURCE=%q\n" "mysql://root@127.0.0.1:$MYSQL57_SOURCE_PORT"
     printf "export SLUICE_TEST_MYSQL57_TARGET=%q\n" "mysql://root@127.0.0.1:$MYSQL57_TARGET_PORT"
     printf "export SLUICE_TEST_MYSQL57_OTHER=%q\n" "mysql://root@127.0.0.1:$MYSQL57_OTHER_PORT"
+    printf "export SLUICE_TEST_MYSQL57_PRIMARY=%q\n" "mysql://root@127.0.0.1:$MYSQL57_PRIMARY_PORT"
+    printf "export SLUICE_TEST_MYSQL57_PRIMARY_DIR=%q\n" "$SERVERS_DIR/mysql57_primary"
+    printf "export SLUICE_TEST_MYSQL57_REPLICA=%q\n" "mysql://root@127.0.0.1:$MYSQL57_REPLICA_PORT"
   } >"$SERVERS_DIR/env"
 }

@@ -17,4 +17,7 @@ pub enum Control {
     /// A pipeline lost work in flight that only the reader can send again
     /// (a large transaction whose open target transaction failed).
     Replay(String),
+    /// The source stream moved to another server of `[source] url` while
+    /// a schema history decodes it (`source::SourceError::Moved`).
+    SourceMoved(String),
 }

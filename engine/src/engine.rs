@@ -173,6 +173,9 @@ pub async fn run(mut config: Config, shutdown: Shutdown) -> Result<(), EngineErr
                     _ = sd.wait() => return Ok(()),
                 }
             }
+            Outcome::Next(Control::SourceMoved(why)) => {
+                tracing::info!(reason = %why, "restarting every pipeline from its checkpoint on the new source server");
+            }
             Outcome::Next(Control::PluginAppeared(name)) => {
                 tracing::info!(plugin = %name, "restarting every pipeline from its checkpoint with the new plugin");
             }
@@ -208,13 +211,20 @@ async fn run_round(
     let mut outer = outer;
 
     // Refuse a source whose binlog Sluice cannot use before touching any target.
-    let server = Server::new(&config.source).map_err(|e| fail(e.to_string()))?;
-    let mut conn = server.connect().await.map_err(|e| fail(e.to_string()))?;
+    let (first, server, mut conn) = connect_first(&config.source).await.map_err(fail)?;
     let problems = source::check_variables(&mut conn)
         .await
         .map_err(|e| fail(format!("source: cannot read server variables: {e}")))?;
     if !problems.is_empty() {
         return Err(EngineError(problems));
+    }
+    let mysql_gtids = crate::start::mysql_gtids_on(&mut conn).await;
+    if config.source.servers() > 1 && !mysql_gtids {
+        return Err(fail(format!(
+            "[source] url lists {} servers, but server {} has no MySQL GTIDs (gtid_mode=ON): a binlog position names a place in one server's binlog only, so Sluice cannot follow a promoted server without them. Turn on gtid_mode and enforce_gtid_consistency, or list one server",
+            config.source.servers(),
+            first + 1
+        )));
     }
     let row_metadata = source::has_row_metadata(&mut conn)
         .await
@@ -350,6 +360,29 @@ async fn run_round(
         }
     }
 
+    // A checkpoint read from another server of the list (the primary
+    // failed over) moves here with its schema history first
+    // (`source::history::rebase`); with row metadata the GTID set alone
+    // says where to go on.
+    if !row_metadata && mysql_gtids {
+        for (p, cp) in pipelines.iter_mut().zip(checkpoints.iter_mut()) {
+            let Some(c) = cp.as_ref().filter(|c| !c.gtid_set.is_empty()) else {
+                continue;
+            };
+            match source::history::rebase::onto(&mut conn, c).await {
+                Ok(None) => {}
+                Ok(Some(moved)) => {
+                    tracing::warn!(pipeline = %p.name, from = %c.position, to = %moved.position, gtid_set = %moved.gtid_set, server = first + 1, "the checkpoint and schema history move to this server of [source] url");
+                    p.move_checkpoint(moved.clone())
+                        .await
+                        .map_err(|e| fail(format!("pipeline `{}`: {e}", p.name)))?;
+                    *cp = Some(moved);
+                }
+                Err(e) => return Err(fail(format!("pipeline `{}`: {e}", p.name))),
+            }
+        }
+    }
+
     // Where the reader starts (module doc, and `start`).
     let configured = match &config.source.start {
         StartFrom::Current => {
@@ -360,7 +393,7 @@ async fn run_round(
             Some((p, set))
         }
         StartFrom::Position(p) => {
-            let set = if crate::start::mysql_gtids_on(&mut conn).await {
+            let set = if mysql_gtids {
                 source::snapshot::mysql_gtids_at(&mut conn, p)
                     .await
                     .map_err(|e| fail(format!("source.start {p}: {e}")))?
@@ -374,6 +407,11 @@ async fn run_round(
     let (from, from_position) =
         crate::start::read_from(&config.source.start, &checkpoints, configured.as_ref())
             .map_err(fail)?;
+    if config.source.servers() > 1 && !matches!(from, source::ReadFrom::MysqlGtids(_)) {
+        return Err(fail(format!(
+            "[source] url lists several servers, but reading starts at {from}, a position without a GTID set (a checkpoint stored before gtid_mode was on): it names a place in one server's binlog only. List one server until the checkpoints carry GTID sets"
+        )));
+    }
     if !row_metadata && let source::ReadFrom::MysqlGtids(set) = &from {
         crate::start::same_server(&mut conn, set, from_position.as_ref())
             .await
@@ -431,8 +469,9 @@ async fn run_round(
         let sd = shutdown.clone();
         tasks.spawn(async move { (name, p.run(rx, sd).await) });
     }
-    let source = tokio::spawn(source::run(
+    let mut source = tokio::spawn(source::run(
         config.source.clone(),
+        first,
         from,
         history,
         outputs,
@@ -444,6 +483,7 @@ async fn run_round(
     let mut halted = Vec::new();
     let mut running = tasks.len();
     let mut next = None;
+    let mut source_ended = None;
     // With pipelines halted (and an operator who may resume them) or
     // waiting for plugins, the round stays up for the control that
     // restarts it.
@@ -475,6 +515,20 @@ async fn run_round(
                     Err(e) => halted.push(format!("a pipeline task panicked: {e}")),
                 }
             }
+            // The source moved to another server under a schema history:
+            // stop the pipelines between transactions and start again,
+            // so the history moves before anything of the new server is
+            // decoded (what was queued is read again from there).
+            ended = &mut source, if source_ended.is_none() => {
+                if let Ok(Err(source::SourceError::Moved(why))) = &ended
+                    && next.is_none()
+                {
+                    tracing::warn!(reason = %why, "the source moved to another server; stopping the pipelines between transactions to move their checkpoints");
+                    trigger.fire();
+                    next = Some(Control::SourceMoved(why.clone()));
+                }
+                source_ended = Some(ended);
+            }
             Some(ctl) = control.recv(), if next.is_none() => {
                 // Stop the running pipelines between transactions, then start over.
                 trigger.fire();
@@ -489,12 +543,25 @@ async fn run_round(
     // Every pipeline has ended: by shutdown, or halted. A source that is
     // still reading has nobody to read for; stopping it loses nothing
     // (positions live in the targets).
-    if !source.is_finished() {
-        source.abort();
-    }
-    match source.await {
+    let ended = match source_ended {
+        Some(ended) => ended,
+        None => {
+            if !source.is_finished() {
+                source.abort();
+            }
+            source.await
+        }
+    };
+    match ended {
         Err(e) if e.is_cancelled() => {}
         Ok(Ok(())) => {}
+        // The pipelines ended on their own first (they had applied all
+        // that was queued): start again all the same.
+        Ok(Err(source::SourceError::Moved(why))) => {
+            if next.is_none() && halted.is_empty() {
+                next = Some(Control::SourceMoved(why));
+            }
+        }
         Ok(Err(e)) => halted.push(format!("source stopped: {e}")),
         Err(e) => halted.push(format!("source task panicked: {e}")),
     }
@@ -506,6 +573,34 @@ async fn run_round(
     } else {
         Err(EngineError(halted))
     }
+}
+
+/// The first server of `[source] url` that answers, in list order, with
+/// its index and a connection. A refused login is definite at once; only
+/// servers that cannot be reached are passed over.
+async fn connect_first(
+    config: &crate::config::SourceConfig,
+) -> Result<(usize, Server, mysql_async::Conn), String> {
+    let mut down = Vec::new();
+    for i in 0..config.servers() {
+        let server = Server::new(&config.server(i)).map_err(|e| e.to_string())?;
+        match server.connect().await {
+            Ok(conn) => {
+                if !down.is_empty() {
+                    tracing::warn!(server = i + 1, passed_over = %down.join("; "), "reading from a later server of [source] url");
+                }
+                return Ok((i, server, conn));
+            }
+            Err(source::SourceError::Disconnected(m)) if config.servers() > 1 => {
+                down.push(format!("server {}: {m}", i + 1))
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err(format!(
+        "no server of [source] url answers: {}",
+        down.join("; ")
+    ))
 }
 
 /// Result of `sluice check`: every problem found.

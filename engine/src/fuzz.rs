@@ -92,7 +92,10 @@ pub fn binlog(data: &[u8]) {
             Err(panic) => Err(assembler.unparsable(panic)),
         };
         match result {
-            Ok(_) | Err(SourceError::Disconnected(_) | SourceError::BinlogGone(_)) => {}
+            Ok(_)
+            | Err(
+                SourceError::Disconnected(_) | SourceError::BinlogGone(_) | SourceError::Moved(_),
+            ) => {}
             Err(SourceError::Definite {
                 position: Some(_), ..
             }) => return,

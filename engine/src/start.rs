@@ -58,10 +58,29 @@ pub fn read_from(
     if !all_checkpoints {
         starts.extend(configured.cloned());
     }
-    let (position, set) = starts
-        .into_iter()
-        .min_by(|a, b| a.0.cmp(&b.0))
-        .ok_or("no pipeline to start")?;
+    if starts.is_empty() {
+        return Err("no pipeline to start".into());
+    }
+    // With MySQL GTIDs the oldest start is the set inside every other: the
+    // positions may belong to different servers after a failover. Without,
+    // positions are one server's, and the smallest is the oldest.
+    let oldest = if starts.iter().all(|(_, s)| !s.is_empty()) {
+        starts
+            .iter()
+            .position(|(_, s)| starts.iter().all(|(_, o)| s.is_subset_of(o)))
+            .ok_or_else(|| {
+                let sets: Vec<String> = starts.iter().map(|(p, s)| format!("{s} (at {p})")).collect();
+                format!(
+                    "the pipelines' GTID sets are not one inside another, so no one start serves them all: {}. Each pipeline's set is what its target holds; reset the checkpoints of the pipelines that are ahead on another history (`sluice reset-checkpoint`)",
+                    sets.join("; ")
+                )
+            })?
+    } else {
+        (0..starts.len())
+            .min_by(|&a, &b| starts[a].0.cmp(&starts[b].0))
+            .expect("not empty")
+    };
+    let (position, set) = starts.swap_remove(oldest);
     Ok(if set.is_empty() {
         (ReadFrom::Position(position.clone()), Some(position))
     } else {
@@ -148,5 +167,26 @@ mod tests {
             ReadFrom::MysqlGtids(s1.parse().unwrap())
         );
         assert!(read_from(&gtid_start, &[cp(900, &s2), None], None).is_err());
+    }
+
+    #[test]
+    fn with_gtid_sets_the_set_inside_the_others_wins_whatever_the_positions() {
+        // After a failover one checkpoint holds the new server's position,
+        // which may be smaller than the old server's: the set decides.
+        let small = format!("{SID}:1-5");
+        let big = format!("{SID}:1-9");
+        let (from, at) =
+            read_from(&StartFrom::Current, &[cp(100, &big), cp(900, &small)], None).unwrap();
+        assert_eq!(from, ReadFrom::MysqlGtids(small.parse().unwrap()));
+        assert_eq!(at, Some("binlog.000001:900".parse().unwrap()));
+        // Sets that are not one inside the other: no start serves both.
+        let other = "4e11fa47-71ca-11e1-9e33-c80aa9429562:1-3";
+        let e = read_from(
+            &StartFrom::Current,
+            &[cp(100, &small), cp(900, other)],
+            None,
+        )
+        .unwrap_err();
+        assert!(e.contains(&small) && e.contains(other), "{e}");
     }
 }

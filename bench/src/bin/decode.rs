@@ -27,6 +27,7 @@ async fn main() -> anyhow::Result<()> {
     let to: BinlogPosition = to.parse().map_err(anyhow::Error::msg)?;
     let config = SourceConfig {
         url: url.clone(),
+        urls: vec![url.clone()],
         server_id: 9002,
         start: StartFrom::Position(from.clone()),
         heartbeat_secs: 1,

@@ -63,8 +63,12 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceConfig {
     /// `mysql://user:password@host:port`; the user needs REPLICATION SLAVE,
-    /// REPLICATION CLIENT and SELECT.
+    /// REPLICATION CLIENT and SELECT. The first of `urls`.
     pub url: String,
+    /// Every server of the comma-separated `url`, in the order tried: a
+    /// primary and the replicas that may be promoted (`source::run`, #
+    /// Following a promoted server). One entry without a list.
+    pub urls: Vec<String>,
     /// The replica server id the engine registers with; must be unique among
     /// the server's replicas.
     pub server_id: u32,
@@ -75,6 +79,27 @@ pub struct SourceConfig {
     pub heartbeat_secs: u64,
     /// TLS to the source.
     pub tls: Tls,
+}
+
+impl SourceConfig {
+    /// The config of server `i` of the list alone.
+    pub fn server(&self, i: usize) -> SourceConfig {
+        let url = self
+            .urls
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| self.url.clone());
+        SourceConfig {
+            url: url.clone(),
+            urls: vec![url],
+            ..self.clone()
+        }
+    }
+
+    /// How many servers the list names (at least one).
+    pub fn servers(&self) -> usize {
+        self.urls.len().max(1)
+    }
 }
 
 /// TLS on the source connection, in the terms of MySQL's `--ssl-mode`.

@@ -166,6 +166,7 @@ impl<'a> Walker<'a> {
     fn source(&mut self, root: &Table<'a>) -> SourceConfig {
         let mut out = SourceConfig {
             url: String::new(),
+            urls: Vec::new(),
             server_id: default_server_id(),
             start: StartFrom::Current,
             heartbeat_secs: default_heartbeat_secs(),
@@ -179,10 +180,24 @@ impl<'a> Walker<'a> {
         };
         let span = root.get("source").map(|v| v.span()).unwrap_or(0..0);
         self.check_keys(t, "source", SOURCE_KEYS);
-        if let Some((url, s)) = self.required_string(t, span, "source", "url") {
-            match url_check(&url, false) {
-                Ok(()) => out.url = url,
-                Err(m) => self.error(s, "source.url", m),
+        if let Some((list, s)) = self.required_string(t, span, "source", "url") {
+            // A comma-separated list: a primary and its promotable replicas.
+            let urls: Vec<String> = list.split(',').map(|u| u.trim().to_owned()).collect();
+            let bad: Vec<String> = urls
+                .iter()
+                .enumerate()
+                .filter_map(|(i, u)| {
+                    url_check(u, false).err().map(|m| match urls.len() {
+                        1 => m,
+                        _ => format!("server {} of the list (`{u}`): {m}", i + 1),
+                    })
+                })
+                .collect();
+            if bad.is_empty() {
+                out.url = urls[0].clone();
+                out.urls = urls;
+            } else {
+                self.error(s, "source.url", bad.join("; "));
             }
         }
         if let Some(n) = self.integer(t, "source", "server_id", 1, u32::MAX as i64) {

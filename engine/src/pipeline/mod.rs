@@ -219,6 +219,7 @@ impl<T: Target> Pipeline<T> {
             gtid: self.gtid.clone(),
             gtid_set: self.gtid_set.clone(),
             schema: self.unstored.clone(),
+            replace_schema: false,
         }
     }
 
@@ -283,6 +284,24 @@ impl<T: Target> Pipeline<T> {
         if let Some(cp) = &mut self.checkpoint {
             cp.gtid_set = set.clone();
         }
+    }
+
+    /// Store `cp`, the checkpoint moved to another server of the topology
+    /// with its schema history (`source::history::rebase`), replacing the
+    /// stored one in one target transaction, and go on from it.
+    pub async fn move_checkpoint(&mut self, cp: Checkpoint) -> Result<(), PipelineError> {
+        if self.window.is_some() {
+            return Err(PipelineError::definite(format!(
+                "pipeline `{}`: the source moved to another server while the snapshot's hand-off is open; its segments are keyed by the old server's positions, so it cannot move. Bring the old server back until the hand-off ends, or `sluice reset-checkpoint` and take the snapshot again",
+                self.name
+            )));
+        }
+        self.target.apply(&self.name, &[], &[], &cp).await?;
+        let mut held = cp;
+        held.schema.clear();
+        held.replace_schema = false;
+        self.checkpoint = Some(held);
+        Ok(())
     }
 
     /// The checkpoint, as the pipeline holds it now.

@@ -63,7 +63,9 @@ fn source_error(e: SourceError) -> PipelineError {
         SourceError::Definite { message, .. } => {
             PipelineError::definite(format!("snapshot: {message}"))
         }
-        e @ SourceError::BinlogGone(_) => PipelineError::definite(format!("snapshot: {e}")),
+        e @ (SourceError::BinlogGone(_) | SourceError::Moved(_)) => {
+            PipelineError::definite(format!("snapshot: {e}"))
+        }
     }
 }
 
@@ -239,6 +241,7 @@ impl<T: Target> Pipeline<T> {
             gtid,
             gtid_set,
             schema: shapes,
+            replace_schema: false,
         };
         let work = Work::Rows {
             routed: &[],

@@ -107,6 +107,11 @@ pub enum SourceError {
     /// because it was purged; `run` turns it into a definite error that
     /// names the position, the oldest binlog left and the way out.
     BinlogGone(String),
+    /// The stream moved to another server of `[source] url` while a schema
+    /// history keyed by the old server's positions decodes it: the engine
+    /// starts the round again, which moves the checkpoints and the history
+    /// (`history::rebase`).
+    Moved(String),
 }
 
 impl SourceError {
@@ -135,6 +140,7 @@ impl std::fmt::Display for SourceError {
         match self {
             SourceError::Disconnected(m) => write!(f, "source disconnected: {m}"),
             SourceError::BinlogGone(m) => write!(f, "the source cannot send the binlog: {m}"),
+            SourceError::Moved(m) => write!(f, "the source moved to another server: {m}"),
             SourceError::Definite {
                 position: Some(p),
                 message,
@@ -150,19 +156,37 @@ impl std::fmt::Display for SourceError {
 impl std::error::Error for SourceError {}
 
 /// Read transactions from `from` on and send each to every receiver, until
-/// shutdown or a definite error. Returns `Ok` only on shutdown.
+/// shutdown or a definite error. Returns `Ok` only on shutdown. Reading
+/// starts on server `first` of the list (the one the engine checked).
 ///
 /// A receiver that is gone (its pipeline halted) is dropped from the list;
 /// when none is left the source stops too.
+///
+/// # Following a promoted server
+/// With several servers in `[source] url` and a read by MySQL GTID set, a
+/// server that cannot be reached makes the next attempt go to the next
+/// server of the list, round and round. The set names the same
+/// transactions on every server of the topology, and opening the stream
+/// refuses a server that lacks any of them (`check_has_gtids`), so the
+/// move skips nothing; pipelines skip by GTID, so it repeats nothing. A
+/// read by position never moves: a position means something on one server
+/// only. A source decoded with a schema history stops with
+/// [`SourceError::Moved`] instead of reading on, and the engine moves the
+/// history first.
 pub async fn run(
     config: SourceConfig,
+    first: usize,
     from: ReadFrom,
     history: Option<Arc<std::sync::Mutex<SchemaHistory>>>,
     outputs: Vec<Output>,
     status: Arc<Status>,
     mut shutdown: Shutdown,
 ) -> Result<(), SourceError> {
-    let server = Server::new(&config)?;
+    let servers: Vec<Server> = (0..config.servers())
+        .map(|i| Server::new(&config.server(i)))
+        .collect::<Result<_, _>>()?;
+    // The server to open next, and the one the last stream came from.
+    let (mut at, mut streamed) = (first % servers.len(), first % servers.len());
     let mut from = from;
     let mut outputs = outputs;
     let mut backoff = Backoff::default();
@@ -172,6 +196,7 @@ pub async fn run(
     // once per outage, not once per retry.
     let mut down_since: Option<std::time::Instant> = None;
     loop {
+        let server = servers[at].clone();
         let open = tokio::time::timeout(
             server::CONNECT_TIMEOUT,
             server.open_stream(&from, config.server_id, config.heartbeat_secs, read_timeout),
@@ -181,7 +206,18 @@ pub async fn run(
             _ = shutdown.wait() => return Ok(()),
         };
         let mut reader = match connected {
+            Ok(_) if at != streamed && history.is_some() => {
+                return Err(SourceError::Moved(format!(
+                    "server {} of [source] url, after server {} went away, reading {from}",
+                    at + 1,
+                    streamed + 1
+                )));
+            }
             Ok(mut r) => {
+                if at != streamed {
+                    tracing::warn!(server = at + 1, from = %from, "following the source to the next server of [source] url");
+                    streamed = at;
+                }
                 r.report_to(status.clone());
                 match &history {
                     Some(h) => r.with_history(h.clone(), server.clone()),
@@ -189,6 +225,9 @@ pub async fn run(
                 }
             }
             Err(SourceError::Disconnected(msg)) => {
+                if servers.len() > 1 && matches!(from, ReadFrom::MysqlGtids(_)) {
+                    at = (at + 1) % servers.len();
+                }
                 if down_since.is_none() {
                     tracing::warn!(error = %msg, "cannot connect to the source; retrying with backoff");
                     down_since = Some(std::time::Instant::now());

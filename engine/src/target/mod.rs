@@ -197,6 +197,10 @@ pub struct Checkpoint {
     /// the transaction that stores it, each once); read back by
     /// `Target::checkpoint` as every version stored for the pipeline.
     pub schema: Vec<Arc<SchemaVersion>>,
+    /// The stored versions are dropped before `schema` is stored, in the
+    /// same transaction: the history moved to another server's positions
+    /// (`source::history::rebase`).
+    pub replace_schema: bool,
 }
 
 impl Checkpoint {
@@ -234,6 +238,7 @@ impl Checkpoint {
             gtid: GtidState::default(),
             gtid_set: MysqlGtidSet::default(),
             schema: Vec::new(),
+            replace_schema: false,
         }
     }
 }

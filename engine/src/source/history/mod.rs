@@ -32,6 +32,7 @@
 //! target holds yet are made again from the stream as above.
 
 pub mod alter;
+pub mod rebase;
 pub mod reread;
 
 use std::collections::HashMap;

@@ -74,6 +74,8 @@ pub(super) const WRITE_SCHEMA_VERSION: &str = "INSERT INTO sluice_schema_history
      (pipeline, source_db, source_table, binlog_index, binlog_pos, binlog_file, shape_json) VALUES (?, ?, ?, ?, ?, ?, ?) \
      ON DUPLICATE KEY UPDATE shape_json = VALUES(shape_json)";
 
+pub(super) const DROP_SCHEMA_HISTORY: &str = "DELETE FROM sluice_schema_history WHERE pipeline = ?";
+
 pub(super) const READ_SCHEMA_HISTORY: &str = "SELECT source_db, source_table, binlog_file, binlog_pos, shape_json \
      FROM sluice_schema_history WHERE pipeline = ? ORDER BY source_db, source_table, binlog_index, binlog_pos";
 
@@ -123,6 +125,11 @@ pub(super) async fn write_record<Q: Queryable>(
 ) -> Result<(), TxError> {
     match record {
         Record::Checkpoint(cp) => {
+            if cp.replace_schema {
+                tx.exec_drop(DROP_SCHEMA_HISTORY, (pipeline,))
+                    .await
+                    .map_err(|e| (e, "the old schema history".to_owned(), None))?;
+            }
             for v in &cp.schema {
                 let shape = serde_json::to_string(&v.shape).expect("a shape is JSON");
                 tx.exec_drop(

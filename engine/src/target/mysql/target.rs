@@ -124,6 +124,7 @@ impl Target for MysqlTarget {
             gtid,
             gtid_set,
             schema,
+            replace_schema: false,
         }))
     }
 
@@ -283,11 +284,7 @@ impl Target for MysqlTarget {
                 (pipeline,),
             )
             .await?;
-            tx.exec_drop(
-                "DELETE FROM sluice_schema_history WHERE pipeline = ?",
-                (pipeline,),
-            )
-            .await?;
+            tx.exec_drop(DROP_SCHEMA_HISTORY, (pipeline,)).await?;
             tx.commit().await
         }
         .await;

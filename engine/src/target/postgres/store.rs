@@ -138,6 +138,7 @@ pub async fn checkpoint(
             gtid,
             gtid_set,
             schema,
+            replace_schema: false,
         }))
     })())
 }
@@ -160,6 +161,17 @@ pub async fn write_checkpoint(
          binlog_pos = EXCLUDED.binlog_pos, gtid = EXCLUDED.gtid, updated_at = now()",
         quote(schema)
     );
+    if cp.replace_schema {
+        client
+            .execute(
+                &format!(
+                    "DELETE FROM {}.sluice_schema_history WHERE pipeline = $1",
+                    quote(schema)
+                ),
+                &[&pipeline],
+            )
+            .await?;
+    }
     if !cp.schema.is_empty() {
         let version = format!(
             "INSERT INTO {}.sluice_schema_history \
