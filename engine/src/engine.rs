@@ -26,7 +26,7 @@ use crate::pipeline::{Chain, Pipeline};
 use crate::plugin::{Instance, Limits, PluginKind, Registry, Runtime};
 use crate::position::StartFrom;
 use crate::shutdown::Shutdown;
-use crate::source::{self, Server};
+use crate::source;
 use crate::status::{PluginInfo, State, Status};
 use crate::target::Target;
 use std::sync::Arc;
@@ -211,7 +211,9 @@ async fn run_round(
     let mut outer = outer;
 
     // Refuse a source whose binlog Sluice cannot use before touching any target.
-    let (first, server, mut conn) = connect_first(&config.source).await.map_err(fail)?;
+    let (first, server, mut conn) = crate::start::connect_first(&config.source)
+        .await
+        .map_err(fail)?;
     let problems = source::check_variables(&mut conn)
         .await
         .map_err(|e| fail(format!("source: cannot read server variables: {e}")))?;
@@ -288,7 +290,7 @@ async fn run_round(
         // Tables a plain copy writes that the target lacks: created when the
         // target is set to, else said once here (the first write would
         // fail on them). A target that is down is retried by the writer.
-        match plain_copy_tables(&mut conn, pc).await {
+        match crate::check::plain_copy_tables(&mut conn, pc).await {
             Ok(tables) => match target.missing_tables(&tables, true).await {
                 Ok(lines) => {
                     for line in lines {
@@ -361,26 +363,12 @@ async fn run_round(
     }
 
     // A checkpoint read from another server of the list (the primary
-    // failed over) moves here with its schema history first
-    // (`source::history::rebase`); with row metadata the GTID set alone
-    // says where to go on.
+    // failed over) moves here with its schema history first; with row
+    // metadata the GTID set alone says where to go on.
     if !row_metadata && mysql_gtids {
-        for (p, cp) in pipelines.iter_mut().zip(checkpoints.iter_mut()) {
-            let Some(c) = cp.as_ref().filter(|c| !c.gtid_set.is_empty()) else {
-                continue;
-            };
-            match source::history::rebase::onto(&mut conn, c).await {
-                Ok(None) => {}
-                Ok(Some(moved)) => {
-                    tracing::warn!(pipeline = %p.name, from = %c.position, to = %moved.position, gtid_set = %moved.gtid_set, server = first + 1, "the checkpoint and schema history move to this server of [source] url");
-                    p.move_checkpoint(moved.clone())
-                        .await
-                        .map_err(|e| fail(format!("pipeline `{}`: {e}", p.name)))?;
-                    *cp = Some(moved);
-                }
-                Err(e) => return Err(fail(format!("pipeline `{}`: {e}", p.name))),
-            }
-        }
+        crate::start::move_checkpoints(&mut conn, &mut pipelines, &mut checkpoints, first)
+            .await
+            .map_err(fail)?;
     }
 
     // Where the reader starts (module doc, and `start`).
@@ -573,129 +561,4 @@ async fn run_round(
     } else {
         Err(EngineError(halted))
     }
-}
-
-/// The first server of `[source] url` that answers, in list order, with
-/// its index and a connection. A refused login is definite at once; only
-/// servers that cannot be reached are passed over.
-async fn connect_first(
-    config: &crate::config::SourceConfig,
-) -> Result<(usize, Server, mysql_async::Conn), String> {
-    let mut down = Vec::new();
-    for i in 0..config.servers() {
-        let server = Server::new(&config.server(i)).map_err(|e| e.to_string())?;
-        match server.connect().await {
-            Ok(conn) => {
-                if !down.is_empty() {
-                    tracing::warn!(server = i + 1, passed_over = %down.join("; "), "reading from a later server of [source] url");
-                }
-                return Ok((i, server, conn));
-            }
-            Err(source::SourceError::Disconnected(m)) if config.servers() > 1 => {
-                down.push(format!("server {}: {m}", i + 1))
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    Err(format!(
-        "no server of [source] url answers: {}",
-        down.join("; ")
-    ))
-}
-
-/// Result of `sluice check`: every problem found.
-pub async fn check(config: &Config) -> Vec<String> {
-    let mut problems = Vec::new();
-    match Server::new(&config.source) {
-        Err(e) => problems.push(e.to_string()),
-        Ok(server) => match server.connect().await {
-            Err(e) => problems.push(format!("source: {e}")),
-            Ok(mut conn) => match source::check_variables(&mut conn).await {
-                Ok(p) => problems.extend(p),
-                Err(e) => problems.push(format!("source: cannot read server variables: {e}")),
-            },
-        },
-    }
-    let mut source = match Server::new(&config.source) {
-        Ok(s) => s.connect().await.ok(),
-        Err(_) => None,
-    };
-    for (name, tc) in &config.targets {
-        match crate::target::build(name, tc) {
-            Ok(mut t) => {
-                for pc in config.pipelines.iter().filter(|p| &p.target == name) {
-                    problems.extend(crate::target::unsupported(pc, tc.kind(), t.capabilities()));
-                }
-                if let Err(e) = t.prepare().await {
-                    problems.push(e.to_string());
-                    continue;
-                }
-                let Some(conn) = source.as_mut() else {
-                    continue;
-                };
-                for pc in config.pipelines.iter().filter(|p| &p.target == name) {
-                    let missing = match plain_copy_tables(conn, pc).await {
-                        Ok(tables) => t
-                            .missing_tables(&tables, false)
-                            .await
-                            .map_err(|e| e.to_string()),
-                        Err(e) => Err(e),
-                    };
-                    match missing {
-                        Ok(lines) => problems.extend(
-                            lines
-                                .into_iter()
-                                .map(|l| format!("pipeline `{}`: {l}", pc.name)),
-                        ),
-                        Err(e) => problems.push(format!("pipeline `{}`: {e}", pc.name)),
-                    }
-                }
-            }
-            Err(e) => problems.push(e.to_string()),
-        }
-    }
-    match load_plugins(config).await {
-        Err(errs) => problems.extend(errs),
-        Ok(p) => {
-            let dir = config.plugin_dir().unwrap_or_default();
-            for name in p.missing.keys() {
-                problems.push(format!(
-                    "plugin `{name}` not found: {} does not exist (sluice run would start its pipelines only when it arrives)",
-                    dir.join(format!("{name}.wasm")).display()
-                ));
-            }
-        }
-    }
-    problems
-}
-
-/// The tables a plain-copy pipeline writes: every source table its
-/// patterns match, with its target name (by `target_table`) and its
-/// definition. A pipeline with mappers gets none: its target tables have
-/// the shape its mappers give them, which only the mappers know.
-async fn plain_copy_tables(
-    conn: &mut mysql_async::Conn,
-    pc: &crate::config::PipelineConfig,
-) -> Result<Vec<(String, crate::target::TableDef)>, String> {
-    if !pc.mappers.is_empty() {
-        return Ok(Vec::new());
-    }
-    let read = |e: mysql_async::Error| format!("source: cannot list the tables: {e}");
-    let mut out = Vec::new();
-    for (db, table) in source::table::list_tables(conn).await.map_err(read)? {
-        if !pc.source_tables.iter().any(|p| p.matches(&db, &table)) {
-            continue;
-        }
-        if let Some(def) = crate::target::TableDef::load(conn, &db, &table)
-            .await
-            .map_err(read)?
-        {
-            let target = pc
-                .target_table
-                .replace("{db}", &db)
-                .replace("{table}", &table);
-            out.push((target, def));
-        }
-    }
-    Ok(out)
 }

@@ -21,6 +21,7 @@
 
 pub mod backoff;
 pub mod change;
+pub mod check;
 pub mod config;
 pub mod control;
 pub mod engine;

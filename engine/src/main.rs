@@ -316,7 +316,7 @@ async fn check(path: PathBuf) -> ExitCode {
     let Some(config) = load(&path) else {
         return ExitCode::from(2);
     };
-    let problems = engine::check(&config).await;
+    let problems = sluice::check::check(&config).await;
     if problems.is_empty() {
         println!("{}: ok", path.display());
         ExitCode::SUCCESS

@@ -14,9 +14,10 @@
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
+use crate::pipeline::Pipeline;
 use crate::position::{BinlogPosition, MysqlGtidSet, StartFrom};
-use crate::source::ReadFrom;
-use crate::target::Checkpoint;
+use crate::source::{ReadFrom, Server};
+use crate::target::{Checkpoint, Target};
 
 /// Whether the source is MySQL with `gtid_mode=ON` (MariaDB has no such
 /// variable).
@@ -113,6 +114,62 @@ pub async fn same_server(
         return Err(format!(
             "the checkpoint's position {position} is not this server's: there it follows {here}, and the checkpoint holds {set}. On a source without row metadata the schema history is keyed by the positions of the server it was read from, so moving to another server (a promoted replica) needs a new snapshot: `sluice reset-checkpoint`, then start with snapshot = \"initial\""
         ));
+    }
+    Ok(())
+}
+
+/// The first server of `[source] url` that answers, in list order, with
+/// its index and a connection. A refused login is definite at once; only
+/// servers that cannot be reached are passed over.
+pub async fn connect_first(
+    config: &crate::config::SourceConfig,
+) -> Result<(usize, Server, Conn), String> {
+    let mut down = Vec::new();
+    for i in 0..config.servers() {
+        let server = Server::new(&config.server(i)).map_err(|e| e.to_string())?;
+        match server.connect().await {
+            Ok(conn) => {
+                if !down.is_empty() {
+                    tracing::warn!(server = i + 1, passed_over = %down.join("; "), "reading from a later server of [source] url");
+                }
+                return Ok((i, server, conn));
+            }
+            Err(crate::source::SourceError::Disconnected(m)) if config.servers() > 1 => {
+                down.push(format!("server {}: {m}", i + 1))
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err(format!(
+        "no server of [source] url answers: {}",
+        down.join("; ")
+    ))
+}
+
+/// Move every checkpoint read from another server of the list to this one,
+/// with its schema history (`source::history::rebase`), storing each in
+/// its target before anything is read. `pipelines` and `checkpoints` pair
+/// up by index. `first` is this server's place in the list, for the log.
+pub async fn move_checkpoints<T: Target>(
+    conn: &mut Conn,
+    pipelines: &mut [Pipeline<T>],
+    checkpoints: &mut [Option<Checkpoint>],
+    first: usize,
+) -> Result<(), String> {
+    for (p, cp) in pipelines.iter_mut().zip(checkpoints.iter_mut()) {
+        let Some(c) = cp.as_ref().filter(|c| !c.gtid_set.is_empty()) else {
+            continue;
+        };
+        let moved = crate::source::history::rebase::onto(conn, c)
+            .await
+            .map_err(|e| format!("pipeline `{}`: {e}", p.name))?;
+        if let Some(moved) = moved {
+            tracing::warn!(pipeline = %p.name, from = %c.position, to = %moved.position, gtid_set = %moved.gtid_set, server = first + 1, "the checkpoint and schema history move to this server of [source] url");
+            p.move_checkpoint(moved.clone())
+                .await
+                .map_err(|e| format!("pipeline `{}`: {e}", p.name))?;
+            *cp = Some(moved);
+        }
     }
     Ok(())
 }
