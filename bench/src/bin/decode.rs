@@ -5,10 +5,14 @@
 //! `bench/decode.py` runs it and measures its CPU time.
 //!
 //!     decode URL FROM TO        (FROM and TO as binlog.000001:4)
+//!
+//! On a server without row metadata (MySQL 5.7) it keeps a schema history
+//! of every table, read at FROM, as `sluice run` would.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sluice::config::{SourceConfig, Tls};
+use sluice::config::{SourceConfig, TablePattern, Tls};
 use sluice::position::{BinlogPosition, StartFrom};
 use sluice::source::{ReadFrom, Server};
 
@@ -34,10 +38,34 @@ async fn main() -> anyhow::Result<()> {
         tls: Tls::Off,
     };
     let server = Server::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut reader = server
+    // A server without row metadata (MySQL 5.7) decodes with a schema
+    // history, read at FROM as `sluice run` does: part of the cost.
+    let mut conn = server.connect().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let history = if sluice::source::has_row_metadata(&mut conn).await? {
+        None
+    } else {
+        let every = TablePattern {
+            database: "*".into(),
+            table: "*".into(),
+        };
+        let h = sluice::source::initial_history(
+            &mut conn,
+            vec![every],
+            std::iter::empty(),
+            Some(&from),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Some(Arc::new(Mutex::new(h)))
+    };
+    let reader = server
         .open_stream(&ReadFrom::Position(from), 9002, 1, Duration::from_secs(30))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut reader = match history {
+        Some(h) => reader.with_history(h, server.clone()),
+        None => reader,
+    };
     let (mut rows, mut txns) = (0u64, 0u64);
     loop {
         let txn = reader
