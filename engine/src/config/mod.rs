@@ -532,6 +532,37 @@ target = "t"
     }
 
     #[test]
+    fn a_source_url_list_keeps_its_order_and_names_a_bad_entry() {
+        let text = |url: &str| {
+            format!(
+                "[source]\nurl = \"{url}\"\n[targets.t]\nkind = \"mysql\"\nurl = \"mysql://root@127.0.0.1:3308/db\"\n[[pipelines]]\nname = \"p\"\nsource_tables = [\"a.b\"]\ntarget = \"t\"\n"
+            )
+        };
+        let c = Config::parse(
+            Path::new("x.toml"),
+            &text("mysql://r@db1:3306, mysql://r@db2:3306"),
+        )
+        .unwrap();
+        assert_eq!(c.source.url, "mysql://r@db1:3306");
+        assert_eq!(c.source.urls, ["mysql://r@db1:3306", "mysql://r@db2:3306"]);
+        assert_eq!(c.source.servers(), 2);
+        assert_eq!(c.source.server(1).url, "mysql://r@db2:3306");
+        assert_eq!(c.source.server(1).urls, ["mysql://r@db2:3306"]);
+        let e = Config::parse(
+            Path::new("x.toml"),
+            &text("mysql://r@db1:3306,mysqx://r:hunter2@db2:3306"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("source.url")
+                && e.contains("server 2 of the list")
+                && !e.contains("hunter2"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn the_configuration_doc_lists_exactly_the_keys_the_parser_accepts() {
         let doc = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md"),
